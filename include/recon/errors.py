@@ -1,0 +1,102 @@
+"""The one error tree of the core: every error says what, where (file, row, column) and a hint."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+MAX_LISTED = 20
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
+    """Return a ``did you mean `x`?`` hint for the closest choice, if any is close."""
+    choices = list(choices)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        if name.lower() in lowered:
+            close = [lowered[name.lower()]]
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as we can."""
+
+    message: str
+    path: str | None = None  # spec path such as ``compare.units.abs_tol`` or a file name
+    line: int | None = None  # line in the spec file
+    row: int | None = None  # 1-based data row (or DBF record number)
+    column: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.path:
+            where.append(self.path)
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column `{self.column}`")
+        text = f"{', '.join(where)}: {self.message}" if where else self.message
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+def summarize_problems(problems: Sequence[Problem], limit: int = MAX_LISTED) -> str:
+    shown = "; ".join(str(p) for p in problems[:limit])
+    more = len(problems) - limit
+    return f"{shown}; ... and {more} more" if more > 0 else shown
+
+
+class ReconError(Exception):
+    """Base of every error the core raises on purpose; the CLI turns it into exit code 2."""
+
+    def __init__(self, message: str, *, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[Problem, ...] = tuple(problems)
+
+    @classmethod
+    def from_problems(cls, what: str, problems: Sequence[Problem]) -> ReconError:
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        return cls(f"{what}: {count} {noun}: {summarize_problems(problems)}", problems=problems)
+
+
+class SpecError(ReconError):
+    """The recon spec (YAML) is invalid; ``problems`` lists every mistake with its path."""
+
+
+class SchemaError(ReconError):
+    """An input lacks a column the spec needs, or a column has an unusable type."""
+
+
+class InputFileError(ReconError):
+    """An input file is missing, unreadable, empty, truncated or corrupt."""
+
+    def __init__(
+        self,
+        path: str,
+        reason: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.reason = reason
+        self.row = row
+        self.column = column
+        self.hint = hint
+        problem = Problem(reason, path=self.path, row=row, column=column, hint=hint)
+        super().__init__(str(problem), problems=[problem])
+
+
+class DbfError(InputFileError):
+    """A DBF file is truncated, corrupt, or uses a field type we cannot read."""
+
+
+class RowConservationError(ReconError):
+    """Some input row did not land in exactly one status: a bug, never silently ignored."""
