@@ -1,0 +1,32 @@
+"""``breaks.csv``: every break row with the results' own column names, streamed to disk."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+
+from recon.reports.safe import flat_cells, neutralize_formulas, replacing
+from recon.reports.view import break_rows, by_break_amount, checked_schema, key_columns
+
+CSV_FILE: Final = "breaks.csv"
+
+
+def csv_breaks(results: pl.LazyFrame, summary: Mapping[str, Any]) -> pl.LazyFrame:
+    """The rows of ``breaks.csv``: breaks, largest first, flat and formula-safe."""
+    keys = key_columns(checked_schema(results), summary)
+    return (
+        results.pipe(break_rows)
+        .pipe(by_break_amount, keys)
+        .pipe(flat_cells)
+        .pipe(neutralize_formulas)
+    )
+
+
+def write_csv(results: pl.LazyFrame, summary: Mapping[str, Any], path: Path) -> Path:
+    """Write every break to ``path`` as plain CSV (header row, then data) without collecting it."""
+    with replacing(path) as partial:
+        csv_breaks(results, summary).sink_csv(partial, date_format="%Y-%m-%d")
+    return path

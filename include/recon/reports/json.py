@@ -1,0 +1,59 @@
+"""``report.json``: the summary and the largest breaks as strict JSON (no NaN, dates as ISO)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path, PurePath
+from typing import Any, Final
+
+from recon.reports.safe import replacing
+from recon.reports.view import TopBreaks
+
+JSON_FILE: Final = "report.json"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with every part JSON can hold as is: NaN and infinities become null, dates
+    ISO strings, decimals exact strings, paths strings, tuples and sets lists."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return str(value) if value.is_finite() else None
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def report_document(top: TopBreaks, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"summary": ..., "breaks": [...], "breaks_total": n}``; breaks keep their column names."""
+    return {
+        "summary": jsonable(summary),
+        "breaks": [jsonable(row) for row in top.rows.iter_rows(named=True)],
+        "breaks_total": top.total,
+    }
+
+
+def write_json(top: TopBreaks, summary: Mapping[str, Any], path: Path) -> Path:
+    document = report_document(top, summary)
+    with replacing(path) as partial:
+        partial.write_text(
+            json.dumps(document, ensure_ascii=False, allow_nan=False, indent=2) + "\n",
+            encoding="utf-8",
+        )
+    return path

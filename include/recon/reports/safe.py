@@ -1,0 +1,74 @@
+"""Keep report cells inert in spreadsheets, and report files whole on disk."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+import polars as pl
+
+# OWASP "CSV injection": a cell starting with one of these may be read as a formula.
+FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
+_TRIGGER_PATTERN: Final = r"^([=+\-@\t\r])"
+LIST_SEPARATOR: Final = "|"
+
+
+def neutralized(column: str) -> pl.Expr:
+    """A String column with a ``'`` put before every value that starts like a formula."""
+    return pl.col(column).str.replace(_TRIGGER_PATTERN, "'${1}")
+
+
+def neutralize_formulas(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Neutralise formula-looking values in every String column; other dtypes stay as they are.
+
+    Numbers stay numbers (a Float ``-5.0`` is not text a spreadsheet would evaluate). Flatten
+    nested columns first (:func:`flat_cells`) so that a joined list is checked as one cell.
+    """
+    schema = frame.collect_schema()
+    strings = [name for name, dtype in schema.items() if dtype == pl.String]
+    return frame.with_columns(neutralized(name) for name in strings) if strings else frame
+
+
+def neutral_text(text: str) -> str:
+    """The Python twin of :func:`neutralized`, for the odd value formatted outside polars."""
+    return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def flat_cell(column: str, dtype: pl.DataType) -> pl.Expr | None:
+    """An expression that makes a nested or categorical column a plain String one, if needed."""
+    if isinstance(dtype, pl.List | pl.Array):
+        as_list = pl.col(column).arr.to_list() if isinstance(dtype, pl.Array) else pl.col(column)
+        return as_list.list.eval(pl.element().cast(pl.String)).list.join(LIST_SEPARATOR)
+    if isinstance(dtype, pl.Struct):
+        return pl.col(column).struct.json_encode()
+    if isinstance(dtype, pl.Categorical | pl.Enum):
+        return pl.col(column).cast(pl.String)
+    return None
+
+
+def flat_cells(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Lists joined with ``|``, structs as JSON text, categoricals as strings: one value a cell."""
+    flattened = [
+        expr
+        for name, dtype in frame.collect_schema().items()
+        if (expr := flat_cell(name, dtype)) is not None
+    ]
+    return frame.with_columns(flattened) if flattened else frame
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` and move it into place only if writing succeeded.
+
+    A failed run never leaves a half-written report where yesterday's complete one was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
