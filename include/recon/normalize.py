@@ -1,0 +1,87 @@
+"""Normalisation rules as polars expressions; parse failures become nulls flagged as invalid."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import polars as pl
+
+from recon.spec import NormalizeStep, NumberFormat
+
+NUMERIC_DTYPES = (
+    pl.Decimal,
+    pl.Float32,
+    pl.Float64,
+    pl.Int8,
+    pl.Int16,
+    pl.Int32,
+    pl.Int64,
+    pl.UInt8,
+    pl.UInt16,
+    pl.UInt32,
+    pl.UInt64,
+)
+TEMPORAL_DTYPES = (pl.Date, pl.Datetime)
+DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y%m%d", "%d-%b-%Y")
+
+
+def is_numeric(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, NUMERIC_DTYPES) or dtype in NUMERIC_DTYPES
+
+
+def is_temporal(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, TEMPORAL_DTYPES) or dtype in TEMPORAL_DTYPES
+
+
+def text_rules(expr: pl.Expr, steps: Sequence[NormalizeStep]) -> pl.Expr:
+    """Apply the string-to-string rules (strip, upper, lower, collapse_spaces) in order."""
+    for step in steps:
+        if step.rule == "strip":
+            expr = expr.str.strip_chars()
+        elif step.rule == "upper":
+            expr = expr.str.to_uppercase()
+        elif step.rule == "lower":
+            expr = expr.str.to_lowercase()
+        elif step.rule == "collapse_spaces":
+            expr = expr.str.replace_all(r"\s+", " ").str.strip_chars()
+    return expr
+
+
+def parsed_number(expr: pl.Expr, fmt: NumberFormat | None = None) -> pl.Expr:
+    """Text -> Float64: thousands separators, decimal comma, `(12.50)` as -12.50, symbols dropped.
+
+    Unparseable text becomes null; the caller flags it as invalid.
+    """
+    fmt = fmt or NumberFormat()
+    text = expr.str.strip_chars()
+    if fmt.strip:
+        text = text.str.replace_all(f"[{re.escape(fmt.strip)}]", "").str.strip_chars()
+    if fmt.parens_negative:
+        wrapped = text.str.starts_with("(") & text.str.ends_with(")")
+        text = pl.when(wrapped).then(pl.lit("-") + text.str.slice(1, text.str.len_chars() - 2))
+        text = text.otherwise(expr.str.strip_chars())
+        if fmt.strip:
+            text = text.str.replace_all(f"[{re.escape(fmt.strip)}]", "").str.strip_chars()
+    if fmt.thousands:
+        text = text.str.replace_all(fmt.thousands, "", literal=True)
+    if fmt.decimal != ".":
+        text = text.str.replace_all(fmt.decimal, ".", literal=True)
+    return text.cast(pl.Float64, strict=False)
+
+
+def plain_number(expr: pl.Expr) -> pl.Expr:
+    """Text -> Float64 with no separators allowed (what `type: number` means without `number:`)."""
+    return expr.str.strip_chars().cast(pl.Float64, strict=False)
+
+
+def parsed_date(expr: pl.Expr, formats: Sequence[str]) -> pl.Expr:
+    """Text -> Date trying each format in order; the first that parses wins."""
+    text = expr.str.strip_chars()
+    attempts = [text.str.strptime(pl.Date, fmt, strict=False, exact=True) for fmt in formats]
+    return attempts[0] if len(attempts) == 1 else pl.coalesce(attempts)
+
+
+def is_blank(expr: pl.Expr) -> pl.Expr:
+    """True where text is null or only white space (such values are nulls, not parse errors)."""
+    return expr.is_null() | (expr.str.strip_chars() == "")

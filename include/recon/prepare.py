@@ -1,0 +1,265 @@
+"""Prepare one side for matching: check columns, normalise, parse, reject bad rows, aggregate.
+
+Every input row ends in exactly one result row's ``left_rows``/``right_rows`` count; the summary
+checks that (row conservation) and raises if a single row is unaccounted for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from recon.errors import InputFileError, Problem, SchemaError, did_you_mean
+from recon.fields import FieldPlan, common_dtype, plan_fields
+from recon.normalize import (
+    DEFAULT_DATE_FORMATS,
+    is_blank,
+    parsed_date,
+    parsed_number,
+    plain_number,
+    text_rules,
+)
+from recon.spec import AggregateSide, NormalizeStep, ReconSpec
+
+SIDES = ("left", "right")
+ROW = "__row"  # 1-based input row number (data rows, header excluded)
+COUNT = "__n"  # input rows behind a prepared row (1, or the group size after aggregation)
+BAD = "__bad"
+REASON_SAMPLE = 40  # characters of a bad value quoted in a reason
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One side after parsing: valid rows keyed by canonical names, and the rejected rows."""
+
+    valid: pl.DataFrame  # key names, field names, ROW, COUNT
+    invalid: pl.DataFrame  # key names, ROW, reason
+    input_rows: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: ReconSpec
+    fields: list[FieldPlan]
+    key_names: list[str]
+    key_dtypes: dict[str, pl.DataType]  # common key dtype per key name
+    field_dtypes: dict[str, pl.DataType]
+
+
+def make_plan(spec: ReconSpec, left: pl.Schema, right: pl.Schema, names: Sequence[str]) -> Plan:
+    """Check every column the spec needs exists, then decide types; all problems at once."""
+    schemas = {"left": left, "right": right}
+    problems = [
+        p
+        for side, name in zip(SIDES, names, strict=True)
+        for p in _missing(spec, side, schemas[side], name)
+    ]
+    if problems:
+        raise SchemaError.from_problems("input columns do not fit the spec", problems)
+    fields = plan_fields(spec, left, right)
+    key_dtypes: dict[str, pl.DataType] = {}
+    for key in spec.keys:
+        l_type, r_type = left[key.left], right[key.right]
+        if _text_normalized(spec, key.name, key.left) or _text_normalized(
+            spec, key.name, key.right
+        ):
+            key_dtypes[key.name] = pl.String()
+        else:
+            key_dtypes[key.name] = l_type if l_type == r_type else pl.String()
+    field_dtypes = {}
+    for field in fields:
+        l_type = _parsed_dtype(field, left[field.left])
+        r_type = _parsed_dtype(field, right[field.right])
+        field_dtypes[field.name] = common_dtype(field.kind, l_type, r_type)
+    return Plan(spec, fields, [k.name for k in spec.keys], key_dtypes, field_dtypes)
+
+
+def _missing(spec: ReconSpec, side: str, schema: pl.Schema, source: str) -> list[Problem]:
+    present = schema.names()
+    wanted: dict[str, str] = {}
+    for key in spec.keys:
+        wanted[getattr(key, side)] = f"key `{key.name}`"
+    for name in spec.compare:
+        wanted.setdefault(spec.column(name, side), f"compare field `{name}`")
+    agg: AggregateSide | None = getattr(spec.aggregate, side)
+    if agg is not None:
+        for column in (*agg.group_by, *agg.sum):
+            wanted.setdefault(column, f"aggregate.{side}")
+        if agg.sign is not None:
+            wanted.setdefault(agg.sign.column, f"aggregate.{side}.sign")
+    problems = []
+    for column, role in wanted.items():
+        if column not in present:
+            hint = did_you_mean(column, present) or f"columns are: {', '.join(present[:12])}"
+            problems.append(
+                Problem(
+                    f"no column `{column}` ({role}) in the {spec.label(side)} input",
+                    path=source,
+                    column=column,
+                    hint=hint,
+                )
+            )
+    return problems
+
+
+def _text_normalized(spec: ReconSpec, name: str, column: str) -> bool:
+    steps = spec.normalize.get(name) or spec.normalize.get(column) or ()
+    return any(s.rule in ("strip", "upper", "lower", "collapse_spaces") for s in steps)
+
+
+def _parsed_dtype(field: FieldPlan, dtype: pl.DataType) -> pl.DataType:
+    if dtype == pl.String and field.kind == "number":
+        return pl.Float64()
+    if dtype == pl.String and field.kind == "date":
+        return pl.Date()
+    return dtype
+
+
+# -- one side ---------------------------------------------------------------------------
+
+
+def prepare(frame: pl.LazyFrame, plan: Plan, side: str, source: str) -> Prepared:
+    """Parse and normalise one side; split rows that fail into ``invalid`` with a reason."""
+    spec = plan.spec
+    agg: AggregateSide | None = getattr(spec.aggregate, side)
+    columns = _needed_columns(spec, side, agg)
+    schema = frame.collect_schema()
+    frame = frame.select(columns).with_row_index(ROW, offset=1)
+    exprs: list[pl.Expr] = []
+    checks: list[tuple[pl.Expr, pl.Expr]] = []  # (failed, reason) pairs
+    canonical = _canonical_names(spec, side)
+    field_by_column = {f.column(side): f for f in plan.fields}
+    sum_columns = set(agg.sum) if agg else set()
+    for column in columns:
+        name = canonical.get(column, column)
+        steps = spec.normalize.get(name) or spec.normalize.get(column) or ()
+        raw = pl.col(column)
+        dtype = schema[column]
+        value = text_rules(raw, steps) if dtype == pl.String else raw
+        field = field_by_column.get(column)
+        if name in plan.key_dtypes:
+            value = value.cast(plan.key_dtypes[name])
+            blank = is_blank(value) if plan.key_dtypes[name] == pl.String else value.is_null()
+            checks.append((blank, pl.format("key `{}` is empty", pl.lit(column))))
+        elif field is not None:
+            value, failed = _parse(value, raw, field.kind, steps, dtype)
+            value = value.cast(plan.field_dtypes[field.name])
+            if failed is not None:
+                checks.append((failed, _cannot_parse(column, raw, field.kind)))
+        elif column in sum_columns and dtype == pl.String:
+            value, failed = _parse(value, raw, "number", steps, dtype)
+            if failed is not None:
+                checks.append((failed, _cannot_parse(column, raw, "number")))
+        exprs.append(value.alias(column))
+    bad = pl.any_horizontal([failed for failed, _ in checks]) if checks else pl.lit(False)
+    parsed = frame.with_columns(
+        *exprs,
+        bad.alias(BAD),
+        *[failed.alias(f"__failed{i}") for i, (failed, _) in enumerate(checks)],
+    )
+    # Reasons are built only for the rejected rows; raw values are needed for them.
+    raw_frame = frame.select(ROW, *[pl.col(c).alias(f"__raw_{c}") for c in columns])
+    try:
+        collected = parsed.collect(engine="streaming")
+    except pl.exceptions.PolarsError as exc:
+        raise InputFileError(source, f"cannot read: {str(exc).splitlines()[0]}") from None
+    input_rows = collected.height
+    invalid_rows = collected.filter(pl.col(BAD))
+    if invalid_rows.height:
+        raws = raw_frame.join(invalid_rows.lazy().select(ROW), on=ROW, how="semi").collect()
+        invalid = _reasons(invalid_rows, raws, checks, columns, canonical, plan)
+    else:
+        invalid = _empty_invalid(plan)
+    valid = collected.filter(~pl.col(BAD)).select(ROW, *columns)
+    if agg is not None:
+        valid = _aggregate(valid, agg)
+    else:
+        valid = valid.with_columns(pl.lit(1, pl.UInt32).alias(COUNT))
+    valid = valid.rename({c: n for c, n in canonical.items() if c in valid.columns and c != n})
+    keep = [*plan.key_names, *[f.name for f in plan.fields], ROW, COUNT]
+    return Prepared(valid.select(keep), invalid, input_rows)
+
+
+def _needed_columns(spec: ReconSpec, side: str, agg: AggregateSide | None) -> list[str]:
+    columns: list[str] = list(spec.key_columns(side))
+    columns += [spec.column(name, side) for name in spec.compare]
+    if agg is not None:
+        columns += [*agg.group_by, *agg.sum]
+        if agg.sign is not None:
+            columns.append(agg.sign.column)
+    return list(dict.fromkeys(columns))
+
+
+def _canonical_names(spec: ReconSpec, side: str) -> dict[str, str]:
+    """Input column -> canonical name, for keys and compare fields."""
+    names = {getattr(k, side): k.name for k in spec.keys}
+    for name in spec.compare:
+        names.setdefault(spec.column(name, side), name)
+    return names
+
+
+def _parse(
+    value: pl.Expr, raw: pl.Expr, kind: str, steps: Sequence[NormalizeStep], dtype: pl.DataType
+) -> tuple[pl.Expr, pl.Expr | None]:
+    """Parse text into the field's kind; returns (value, failed) where failed flags bad text."""
+    if dtype != pl.String or kind == "string":
+        return value, None
+    if kind == "number":
+        fmt = next((s.number for s in steps if s.rule == "number"), None)
+        parsed = parsed_number(value, fmt) if fmt is not None else plain_number(value)
+    else:
+        formats = next((s.date_formats for s in steps if s.rule == "date_formats"), ())
+        parsed = parsed_date(value, formats or DEFAULT_DATE_FORMATS)
+    return parsed, parsed.is_null() & ~is_blank(raw)
+
+
+def _cannot_parse(column: str, raw: pl.Expr, kind: str) -> pl.Expr:
+    what = "a number" if kind == "number" else "a date"
+    sample = raw.cast(pl.String).str.slice(0, REASON_SAMPLE)
+    return pl.format("column `{}`: cannot parse '{}' as {}", pl.lit(column), sample, pl.lit(what))
+
+
+def _reasons(
+    rows: pl.DataFrame,
+    raws: pl.DataFrame,
+    checks: list[tuple[pl.Expr, pl.Expr]],
+    columns: list[str],
+    canonical: dict[str, str],
+    plan: Plan,
+) -> pl.DataFrame:
+    """Rejected rows: normalised key values, row number, and every reason (quoting raw text)."""
+    frame = rows.join(raws, on=ROW, how="left")
+    reason = pl.concat_str(
+        [pl.when(pl.col(f"__failed{i}")).then(msg) for i, (_, msg) in enumerate(checks)],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    keys = frame.select(
+        *[pl.col(c).alias(canonical[c]) for c in columns if canonical.get(c) in plan.key_dtypes]
+    )
+    # reason expressions name the input columns: evaluate them over the raw text
+    raw_view = frame.select(
+        ROW,
+        *[f"__failed{i}" for i in range(len(checks))],
+        *[pl.col(f"__raw_{c}").alias(c) for c in columns],
+    )
+    reasons = raw_view.select(ROW, reason.alias("reason"))
+    return pl.concat([keys, reasons], how="horizontal").select(*plan.key_names, ROW, "reason")
+
+
+def _empty_invalid(plan: Plan) -> pl.DataFrame:
+    schema = {**plan.key_dtypes, ROW: pl.UInt32(), "reason": pl.String()}
+    return pl.DataFrame(schema=schema)
+
+
+def _aggregate(frame: pl.DataFrame, agg: AggregateSide) -> pl.DataFrame:
+    """group_by + (signed) sums; COUNT keeps how many input rows each group stands for."""
+    sign = pl.lit(1)
+    if agg.sign is not None:
+        sign = pl.when(pl.col(agg.sign.column).is_in(list(agg.sign.negative))).then(-1).otherwise(1)
+    sums = [(pl.col(c) * sign).sum().alias(c) for c in agg.sum]
+    return frame.group_by(list(agg.group_by)).agg(
+        *sums, pl.col(ROW).min(), pl.len().cast(pl.UInt32).alias(COUNT)
+    )

@@ -1,0 +1,207 @@
+"""Open any supported input (CSV, Parquet, XLSX, DBF) as a LazyFrame, refusing bad files clearly."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from recon.errors import InputFileError
+
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+FORMATS = {
+    **{s: "csv" for s in CSV_SUFFIXES},
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".dbf": "dbf",
+}
+DELIMITERS = (",", ";", "\t", "|")
+_UTF8 = ("utf8", "utf-8", "utf_8", "utf-8-sig", "utf_8_sig")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read one input; ``None`` means detect."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    allow_empty: bool = False
+
+
+DEFAULT_READ = ReadOptions()
+
+
+def file_format(path: str | os.PathLike[str]) -> str:
+    suffix = Path(path).suffix.lower()
+    try:
+        return FORMATS[suffix]
+    except KeyError:
+        known = ", ".join(sorted(FORMATS))
+        raise InputFileError(
+            str(path), f"unsupported file type `{suffix or '(none)'}`", hint=f"use one of {known}"
+        ) from None
+
+
+def scan_table(
+    path: str | os.PathLike[str],
+    options: ReadOptions = DEFAULT_READ,
+    *,
+    columns: Sequence[str] | None = None,
+) -> pl.LazyFrame:
+    """Open ``path`` lazily; CSV and XLSX columns come as strings so parsing can report rows."""
+    path = Path(path)
+    kind = file_format(path)
+    if not path.is_file():
+        hint = "check the path" if not path.exists() else "it is a directory, not a file"
+        raise InputFileError(str(path), "file not found", hint=hint)
+    if path.stat().st_size == 0:
+        raise InputFileError(str(path), "file is empty (0 bytes)", hint="was the export complete?")
+    if kind == "csv":
+        frame = _scan_csv(path, options)
+    elif kind == "parquet":
+        frame = _scan_parquet(path)
+    elif kind == "xlsx":
+        frame = _read_xlsx(path, options).lazy()
+    else:
+        from recon.readers.dbf import read_dbf
+
+        frame = read_dbf(path, columns=columns, encoding=options.encoding).lazy()
+    return frame
+
+
+def _scan_parquet(path: Path) -> pl.LazyFrame:
+    try:
+        frame = pl.scan_parquet(path)
+        frame.collect_schema()
+    except (pl.exceptions.ComputeError, OSError) as exc:
+        raise InputFileError(
+            str(path), f"not a readable Parquet file: {_first_line(exc)}", hint="is it truncated?"
+        ) from None
+    return frame
+
+
+def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+    encoding = (options.encoding or "utf-8").lower()
+    text_head = _decode_head(path, head, encoding)
+    first_line = text_head.lstrip("\ufeff").splitlines()[0] if text_head.strip() else ""
+    if not first_line.strip():
+        raise InputFileError(str(path), "no header row (the first line is blank)")
+    delimiter = options.delimiter or _sniff_delimiter(first_line)
+    header = first_line.split(delimiter)
+    blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
+    if blank:
+        raise InputFileError(
+            str(path),
+            f"header has blank column name(s) at position {blank}",
+            row=0,
+            hint="every column needs a name in the first line",
+        )
+    if encoding in _UTF8:
+        source: Path | io.BytesIO = path
+    else:  # polars reads only UTF-8: transcode once, in memory
+        source = io.BytesIO(_transcode(path, encoding))
+    frame = pl.scan_csv(
+        source,
+        separator=delimiter,
+        infer_schema=False,
+        encoding="utf8",
+        raise_if_empty=False,
+    )
+    try:
+        schema = frame.collect_schema()
+    except pl.exceptions.ComputeError as exc:
+        raise InputFileError(str(path), f"not a readable CSV: {_first_line(exc)}") from None
+    if not options.allow_empty and frame.head(1).collect().height == 0:
+        raise InputFileError(
+            str(path),
+            f"has a header ({', '.join(schema.names()[:5])}) but no data rows",
+            hint="pass allow_empty (--allow-empty) to reconcile an empty side on purpose",
+        )
+    return frame
+
+
+def _decode_head(path: Path, head: bytes, encoding: str) -> str:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputFileError(str(path), f"unknown encoding `{encoding}`") from None
+    try:
+        return head.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a character cut by our 64 KiB window
+            return head[: exc.start].decode(encoding)
+        raise _encoding_error(path, head, encoding, exc) from None
+
+
+def _transcode(path: Path, encoding: str) -> bytes:
+    data = path.read_bytes()
+    try:
+        return data.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, data, encoding, exc) from None
+
+
+def _encoding_error(
+    path: Path, data: bytes, encoding: str, exc: UnicodeDecodeError
+) -> InputFileError:
+    row = data.count(b"\n", 0, exc.start)  # 0 = header line, 1 = first data row
+    bad = data[exc.start : exc.start + 4]
+    hint = "pass --encoding cp1252 (or the file's real encoding)"
+    if encoding not in _UTF8:
+        hint = "pass --encoding utf-8 (or the file's real encoding)"
+    return InputFileError(
+        str(path),
+        f"not valid {encoding} text: byte {bad!r} at offset {exc.start}",
+        row=row,
+        hint=hint,
+    )
+
+
+def check_utf8(path: Path) -> None:
+    """Raise a located encoding error if a UTF-8 CSV has a bad byte (polars only says 'invalid')."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, data, "utf-8", exc) from None
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _read_xlsx(path: Path, options: ReadOptions) -> pl.DataFrame:
+    try:
+        frame = pl.read_excel(
+            path,
+            sheet_name=options.sheet,
+            engine="calamine",
+            infer_schema_length=0,
+            raise_if_empty=False,
+        )
+    except Exception as exc:  # calamine raises its own error types; keep the reason
+        raise InputFileError(str(path), f"not a readable XLSX file: {_first_line(exc)}") from None
+    if frame.width == 0:
+        raise InputFileError(str(path), "sheet is empty (no header row)")
+    if frame.height == 0 and not options.allow_empty:
+        raise InputFileError(
+            str(path), "has a header but no data rows", hint="pass --allow-empty on purpose"
+        )
+    return frame
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
