@@ -57,17 +57,17 @@ def parsed_number(expr: pl.Expr, fmt: NumberFormat | None = None) -> pl.Expr:
     text = expr.str.strip_chars()
     if fmt.strip:
         text = text.str.replace_all(f"[{re.escape(fmt.strip)}]", "").str.strip_chars()
+    negative = pl.lit(False)
     if fmt.parens_negative:
-        wrapped = text.str.starts_with("(") & text.str.ends_with(")")
-        text = pl.when(wrapped).then(pl.lit("-") + text.str.slice(1, text.str.len_chars() - 2))
-        text = text.otherwise(expr.str.strip_chars())
-        if fmt.strip:
-            text = text.str.replace_all(f"[{re.escape(fmt.strip)}]", "").str.strip_chars()
+        negative = text.str.starts_with("(") & text.str.ends_with(")")
+        inner = text.str.slice(1, text.str.len_chars() - 2).str.strip_chars()
+        text = pl.when(negative).then(inner).otherwise(text)
     if fmt.thousands:
         text = text.str.replace_all(fmt.thousands, "", literal=True)
     if fmt.decimal != ".":
         text = text.str.replace_all(fmt.decimal, ".", literal=True)
-    return text.cast(pl.Float64, strict=False)
+    value = text.cast(pl.Float64, strict=False)
+    return pl.when(negative).then(-value).otherwise(value) if fmt.parens_negative else value
 
 
 def plain_number(expr: pl.Expr) -> pl.Expr:

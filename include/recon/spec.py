@@ -16,6 +16,7 @@ FieldType = Literal["auto", "number", "string", "date"]
 SIMPLE_RULES = ("strip", "upper", "lower", "collapse_spaces")
 OPTION_RULES = ("date_formats", "number")
 KNOWN_RULES = SIMPLE_RULES + OPTION_RULES
+CROSS_CHECK_SEPARATOR = "\n"  # cross-field checks raise one error: "path: message" per line
 
 
 class _Model(BaseModel):
@@ -153,7 +154,7 @@ class ReconSpec(_Model):
     def _cross_checks(self) -> ReconSpec:
         problems: list[str] = []
         if self.left.label == self.right.label:
-            problems.append(f"left.label and right.label are both `{self.left.label}`")
+            problems.append(f"left.label: left.label and right.label are both `{self.left.label}`")
         names = [k.name for k in self.keys]
         if len(set(names)) != len(names):
             problems.append(f"keys: repeated key name in {names}")
@@ -187,7 +188,7 @@ class ReconSpec(_Model):
                         f"neither grouped nor summed, so aggregation would drop it"
                     )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError(CROSS_CHECK_SEPARATOR.join(problems))
         return self
 
     # -- helpers used by the engine -------------------------------------------------------
@@ -278,8 +279,25 @@ def spec_from_dict(
     try:
         return ReconSpec.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem(err, data, source, node) for err in exc.errors()]
+        problems = [p for err in exc.errors() for p in _problems(err, data, source, node)]
         raise SpecError.from_problems(f"invalid spec {source}", problems) from None
+
+
+def _problems(
+    err: Mapping[str, Any], data: Any, source: str, node: yaml.Node | None
+) -> list[Problem]:
+    """One pydantic error -> Problems; cross-field errors carry their own `path: message` lines."""
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] != "value_error" or err["loc"]:  # only ReconSpec._cross_checks is top-level
+        return [_problem(err, data, source, node)]
+    out = []
+    for line in message.split(CROSS_CHECK_SEPARATOR):
+        path, _, text = line.partition(": ")
+        loc: list[Any] = [int(p) if p.isdigit() else p for p in path.split(".")]
+        out.append(
+            Problem(text, path=f"{source}: {'.'.join(map(str, loc))}", line=_line(node, loc))
+        )
+    return out
 
 
 def _problem(err: Mapping[str, Any], data: Any, source: str, node: yaml.Node | None) -> Problem:
