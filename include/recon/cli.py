@@ -57,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReconError as exc:
         print(f"recon: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `recon compare ... | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -112,6 +115,7 @@ def _options(args: argparse.Namespace, side: str) -> ReadOptions:
         delimiter=_delimiter(getattr(args, f"{side}_delimiter") or args.delimiter),
         sheet=getattr(args, f"{side}_sheet"),
         allow_empty=args.allow_empty,
+        encoding_option=f"--{side}-encoding",
     )
 
 

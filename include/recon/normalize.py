@@ -23,7 +23,15 @@ NUMERIC_DTYPES = (
     pl.UInt64,
 )
 TEMPORAL_DTYPES = (pl.Date, pl.Datetime)
-DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y%m%d", "%d-%b-%Y")
+# tried in order when a date field has no date_formats; the last two read spreadsheet datetimes
+DEFAULT_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%Y%m%d",
+    "%d-%b-%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+)
 
 
 def is_numeric(dtype: pl.DataType) -> bool:

@@ -69,6 +69,7 @@ def compare_files(
 ) -> ReconResult:
     """Read both files, reconcile, and write results.parquet, summary.json and the reports."""
     paths = {"left": Path(left), "right": Path(right)}
+    check_out_dir(out_dir)
     frames = {
         "left": scan_table(paths["left"], left_options),
         "right": scan_table(paths["right"], right_options),
@@ -99,8 +100,11 @@ def write_outputs(
     result: ReconResult, out_dir: str | os.PathLike[str], *, reports: Iterable[str] = ()
 ) -> dict[str, Path]:
     """results.parquet + summary.json, written atomically, then the reports asked for."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_out_dir(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReconError(f"{out}: cannot create the output folder: {exc.strerror}") from None
     written = {
         "results": _atomic(out / RESULTS_FILE, lambda p: result.results.write_parquet(p)),
         "summary": _atomic(
@@ -114,6 +118,16 @@ def write_outputs(
 
         written.update(write_reports(result.results, result.summary, out, formats))
     return written
+
+
+def check_out_dir(out_dir: str | os.PathLike[str]) -> Path:
+    """Refuse an output path that cannot be a folder before any work is done."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ReconError(
+            f"{out}: the output path exists and is not a folder (choose another --out)"
+        )
+    return out
 
 
 def file_digest(path: Path) -> str:
@@ -139,7 +153,7 @@ def _locate_encoding_error(
         return
     for path, opts in zip(paths.values(), options, strict=True):
         if str(path) == exc.path and file_format(path) == "csv" and opts.encoding is None:
-            check_utf8(path)
+            check_utf8(path, opts.encoding_option)
 
 
 def _atomic(target: Path, write: Any) -> Path:

@@ -34,6 +34,8 @@ class ReadOptions:
     delimiter: str | None = None
     sheet: str | None = None
     allow_empty: bool = False
+    # how the caller sets this input's encoding, named in hints (the CLI: --left-encoding)
+    encoding_option: str = "encoding"
 
 
 DEFAULT_READ = ReadOptions()
@@ -59,9 +61,10 @@ def scan_table(
     """Open ``path`` lazily; CSV and XLSX columns come as strings so parsing can report rows."""
     path = Path(path)
     kind = file_format(path)
+    if path.is_dir():
+        raise InputFileError(str(path), "is a directory, not a file", hint="name the file in it")
     if not path.is_file():
-        hint = "check the path" if not path.exists() else "it is a directory, not a file"
-        raise InputFileError(str(path), "file not found", hint=hint)
+        raise InputFileError(str(path), "file not found", hint="check the path")
     if path.stat().st_size == 0:
         raise InputFileError(str(path), "file is empty (0 bytes)", hint="was the export complete?")
     if kind == "csv":
@@ -92,7 +95,7 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
     encoding = (options.encoding or "utf-8").lower()
-    text_head = _decode_head(path, head, encoding)
+    text_head = _decode_head(path, head, encoding, options.encoding_option)
     first_line = text_head.lstrip("\ufeff").splitlines()[0] if text_head.strip() else ""
     if not first_line.strip():
         raise InputFileError(str(path), "no header row (the first line is blank)")
@@ -109,7 +112,7 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
     if encoding in _UTF8:
         source: Path | io.BytesIO = path
     else:  # polars reads only UTF-8: transcode once, in memory
-        source = io.BytesIO(_transcode(path, encoding))
+        source = io.BytesIO(_transcode(path, encoding, options.encoding_option))
     frame = pl.scan_csv(
         source,
         separator=delimiter,
@@ -130,7 +133,7 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
     return frame
 
 
-def _decode_head(path: Path, head: bytes, encoding: str) -> str:
+def _decode_head(path: Path, head: bytes, encoding: str, option: str) -> str:
     try:
         codecs.lookup(encoding)
     except LookupError:
@@ -140,40 +143,38 @@ def _decode_head(path: Path, head: bytes, encoding: str) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 4:  # a character cut by our 64 KiB window
             return head[: exc.start].decode(encoding)
-        raise _encoding_error(path, head, encoding, exc) from None
+        raise _encoding_error(path, head, encoding, exc, option) from None
 
 
-def _transcode(path: Path, encoding: str) -> bytes:
+def _transcode(path: Path, encoding: str, option: str) -> bytes:
     data = path.read_bytes()
     try:
         return data.decode(encoding).encode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _encoding_error(path, data, encoding, exc) from None
+        raise _encoding_error(path, data, encoding, exc, option) from None
 
 
 def _encoding_error(
-    path: Path, data: bytes, encoding: str, exc: UnicodeDecodeError
+    path: Path, data: bytes, encoding: str, exc: UnicodeDecodeError, option: str
 ) -> InputFileError:
     row = data.count(b"\n", 0, exc.start)  # 0 = header line, 1 = first data row
-    bad = data[exc.start : exc.start + 4]
-    hint = "pass --encoding cp1252 (or the file's real encoding)"
-    if encoding not in _UTF8:
-        hint = "pass --encoding utf-8 (or the file's real encoding)"
+    bad = data[exc.start : exc.end]
+    guess = "cp1252" if encoding in _UTF8 else "utf-8"
     return InputFileError(
         str(path),
         f"not valid {encoding} text: byte {bad!r} at offset {exc.start}",
         row=row,
-        hint=hint,
+        hint=f"pass {option} {guess} (or the file's real encoding)",
     )
 
 
-def check_utf8(path: Path) -> None:
+def check_utf8(path: Path, option: str = "encoding") -> None:
     """Raise a located encoding error if a UTF-8 CSV has a bad byte (polars only says 'invalid')."""
     data = path.read_bytes()
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _encoding_error(path, data, "utf-8", exc) from None
+        raise _encoding_error(path, data, "utf-8", exc, option) from None
 
 
 def _sniff_delimiter(first_line: str) -> str:
