@@ -65,7 +65,7 @@ class Measurement:
     wall_s: float | None = None
     cpu_s: float | None = None
     peak_mb: float | None = None
-    load: float | None = None  # 1-minute load average just before the run
+    others_pct: float | None = None  # share of the machine's CPU used by other work meanwhile
     agreement: str = ""
     error: str | None = None
     disagreements: int | None = None
@@ -190,6 +190,19 @@ def measured_run(command: list[str], log: Path, timeout_s: float) -> Usage:
     return Usage(got["wall_s"], got["cpu_s"], got["peak_rss_mb"], code, got["timed_out"])
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all processes have used since boot (Linux /proc/stat), None elsewhere."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal ...: all but idle and iowait are busy
+    ticks = [int(v) for v in fields[1:9]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def warm_cache(*paths: Path) -> None:
     """Read the inputs once so no peer pays for a cold page cache that another does not."""
     for path in paths:
@@ -216,7 +229,7 @@ def check_agreement(result: Measurement, produced: Path, truth: pl.DataFrame) ->
 def run_peer(
     peer: str, fmt: str, pair: Pair, truth: pl.DataFrame, work: Path, timeout_s: float
 ) -> Measurement:
-    result = Measurement(peer, fmt, pair.rows, load=os.getloadavg()[0])
+    result = Measurement(peer, fmt, pair.rows)
     out = work / (peer if peer in ("recon", REPORTS_ROW) else f"{peer}.parquet")
     if out.is_dir():
         shutil.rmtree(out)
@@ -228,11 +241,16 @@ def run_peer(
     except Unavailable as exc:
         result.error = f"not available ({exc})"
         return result
+    busy_before = machine_busy_seconds()
     try:
         usage = measured_run(command, log, timeout_s)
     except OSError as exc:
         result.error = f"could not start: {exc}"
         return result
+    busy_after = machine_busy_seconds()
+    if busy_before is not None and busy_after is not None and usage.wall_s > 0:
+        others = max(0.0, busy_after - busy_before - usage.cpu_s)
+        result.others_pct = 100 * others / (usage.wall_s * (os.cpu_count() or 1))
     result.wall_s, result.cpu_s, result.peak_mb = usage.wall_s, usage.cpu_s, usage.peak_mb
     produced = output_of(peer, out)
     if usage.timed_out:
@@ -272,7 +290,7 @@ def table(results: list[Measurement]) -> list[str]:
     duck = {(r.size, r.fmt): r for r in results if r.peer == "duckdb" and r.ok}
     head = (
         "| peer | format | rows/side | wall s | cpu s | peak MB | time / DuckDB "
-        "| memory / DuckDB | load | agrees |"
+        "| memory / DuckDB | others % | agrees |"
     )
     lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
@@ -286,7 +304,7 @@ def table(results: list[Measurement]) -> list[str]:
             fmt_num(r.peak_mb, ",.0f"),
             ratio(r.wall_s, base.wall_s if base else None) if r.ok else "-",
             ratio(r.peak_mb, base.peak_mb if base else None) if r.ok else "-",
-            fmt_num(r.load, ".1f"),
+            fmt_num(r.others_pct, ".0f"),
             r.agreement if r.error is None else failure(r.error),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -346,8 +364,9 @@ def machine_lines() -> list[str]:
         f"machine: {os.cpu_count()} cores ({cpu}), {memory_gb:.0f} GiB, Python {platform.python_version()}",
         f"versions: recon {package_version('recon')}, {versions}; {datacompy_versions()}",
         f"memory: {MEMORY_METHOD}",
-        "load: the 1-minute load average just before each run; above ~0.5 on 2 cores, other "
-        "work shared the machine and times are inflated (use --repeat to keep the fastest run)",
+        "others %: share of the machine's CPU (all cores) used by other processes during the "
+        "run, from /proc/stat minus the peer's own CPU time; above ~5% the times are inflated "
+        "(rerun on a quiet machine, or use --repeat to keep the fastest run)",
     ]
 
 
