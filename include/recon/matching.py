@@ -1,21 +1,30 @@
-"""Match two prepared sides: report duplicate keys, full-join the rest, classify every key."""
+"""Match two prepared sides: report duplicate keys, full-join the rest, classify every key.
+
+Keys are joined through their u64 hash (``prepare.HASH``): the join moves row numbers only and
+the values are gathered afterwards, which is several times faster than joining wide string
+rows. Equal keys always hash equal; the rare distinct keys that collide are caught (duplicate
+candidates are re-checked on the real keys, joined pairs are compared key by key) and those
+cases fall back to joining on the real keys, so results never depend on the hash.
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
-from recon.fields import FieldPlan, difference, same_values
-from recon.prepare import COUNT, ROW, Plan, Prepared
+from recon.fields import difference, same_values
+from recon.prepare import COUNT, HASH, ROW, Plan, Prepared
 from recon.result import DUPLICATE, INVALID, LEFT_ONLY, MATCHED, MISMATCHED, RIGHT_ONLY
 
 DUP_ROWS_LISTED = 5
+MASK_FIELDS_MAX = 12  # up to 2**12 field combinations map straight to their lists
+EMPTY_LIST = pl.lit([], pl.List(pl.String))
 
 
 def match(left: Prepared, right: Prepared, plan: Plan) -> pl.DataFrame:
     """All result rows (see result.py) for two prepared sides."""
     keys = plan.key_names
-    left_unique, left_dups = _split_duplicates(left.valid, keys)
-    right_unique, right_dups = _split_duplicates(right.valid, keys)
+    left_unique, left_dups = split_duplicates(left.valid, keys)
+    right_unique, right_dups = split_duplicates(right.valid, keys)
     parts = []
     if left_dups.height or right_dups.height:
         dup_keys = pl.concat([left_dups.select(keys), right_dups.select(keys)]).unique()
@@ -29,15 +38,13 @@ def match(left: Prepared, right: Prepared, plan: Plan) -> pl.DataFrame:
                 plan,
             )
         )
-    parts.insert(0, _joined(left_unique, right_unique, plan))
+    parts.insert(0, joined(left_unique, right_unique, plan))
     parts += [
         _invalid_rows(left.invalid, "left", plan),
         _invalid_rows(right.invalid, "right", plan),
     ]
     results = pl.concat(parts, how="diagonal_relaxed").select(result_columns(plan))
-    return results.with_columns(
-        pl.col("mismatched_fields").fill_null(pl.lit([], pl.List(pl.String)))
-    )
+    return results.with_columns(pl.col("mismatched_fields").fill_null(EMPTY_LIST))
 
 
 def result_columns(plan: Plan) -> list[str]:
@@ -49,12 +56,17 @@ def result_columns(plan: Plan) -> list[str]:
     return [*columns, "left_rows", "right_rows", "side", "row", "reason", "break_amount"]
 
 
-def _split_duplicates(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
-    duplicated = frame.select(key.is_duplicated()).to_series()
-    if not duplicated.any():
+def split_duplicates(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows whose key is unique, rows whose key repeats) within one side."""
+    if frame[HASH].n_unique() == frame.height:  # the common case: one cheap pass
         return frame, frame.clear()
-    return frame.filter(~duplicated), frame.filter(duplicated)
+    candidates = frame.filter(pl.col(HASH).is_duplicated())  # few rows: check the real keys
+    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    repeated = candidates.filter(key.is_duplicated())
+    if repeated.height == candidates.height:
+        return frame.filter(~pl.col(HASH).is_duplicated()), repeated
+    unique = frame.join(repeated.select(ROW), on=ROW, how="anti")
+    return unique, repeated
 
 
 def _take_keys(
@@ -138,17 +150,71 @@ def _invalid_rows(invalid: pl.DataFrame, side: str, plan: Plan) -> pl.DataFrame:
     )
 
 
-def _joined(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+# -- the join ---------------------------------------------------------------------------
+
+
+def joined(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """Full outer join of two sides with unique keys, classified."""
+    frame = _hash_join(left, right, plan)
+    if frame is None:  # two distinct keys shared a hash: join on the keys themselves
+        frame = _key_join(left, right, plan)
+    return frame.lazy().pipe(classify, plan).collect()
+
+
+def _side_values(frame: pl.DataFrame, side: str, plan: Plan) -> list[pl.Expr]:
+    return [
+        *[pl.col(f.name).alias(f"{side}_{f.name}") for f in plan.fields],
+        pl.col(COUNT).alias(f"{side}_rows"),
+    ]
+
+
+def _hash_join(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.DataFrame | None:
+    """Join row positions on the key hash, gather values; None if a hash collision shows."""
     keys = plan.key_names
-    fields = [f.name for f in plan.fields]
-    left = left.select(
-        *keys, *[pl.col(f).alias(f"left_{f}") for f in fields], pl.col(COUNT).alias("left_rows")
+    positions = (
+        left.lazy()
+        .select(HASH, pl.int_range(pl.len(), dtype=pl.UInt32).alias("__li"))
+        .join(
+            right.lazy().select(HASH, pl.int_range(pl.len(), dtype=pl.UInt32).alias("__ri")),
+            on=HASH,
+            how="full",
+            coalesce=True,
+        )
+        .collect(engine="streaming")
     )
-    right = right.select(
-        *keys, *[pl.col(f).alias(f"right_{f}") for f in fields], pl.col(COUNT).alias("right_rows")
+    left_part = left.select(
+        *[pl.col(k).alias(f"__lk_{k}") for k in keys], *_side_values(left, "left", plan)
     )
-    joined = left.lazy().join(right.lazy(), on=keys, how="full", coalesce=True)
-    return joined.pipe(classify, plan).collect()
+    right_part = right.select(
+        *[pl.col(k).alias(f"__rk_{k}") for k in keys], *_side_values(right, "right", plan)
+    )
+    frame = pl.concat(
+        [
+            left_part.select(pl.all().gather(positions["__li"])),
+            right_part.select(pl.all().gather(positions["__ri"])),
+        ],
+        how="horizontal",
+    )
+    del positions, left_part, right_part
+    both = pl.col("left_rows").is_not_null() & pl.col("right_rows").is_not_null()
+    differ = pl.any_horizontal([pl.col(f"__lk_{k}").ne_missing(pl.col(f"__rk_{k}")) for k in keys])
+    if frame.select((both & differ).any()).item():
+        return None
+    return frame.select(
+        *[pl.coalesce(f"__lk_{k}", f"__rk_{k}").alias(k) for k in keys],
+        pl.exclude([f"__lk_{k}" for k in keys] + [f"__rk_{k}" for k in keys]),
+    )
+
+
+def _key_join(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    keys = plan.key_names
+    return left.select(*keys, *_side_values(left, "left", plan)).join(
+        right.select(*keys, *_side_values(right, "right", plan)),
+        on=keys,
+        how="full",
+        coalesce=True,
+        nulls_equal=True,
+    )
 
 
 def classify(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
@@ -159,44 +225,57 @@ def classify(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
         f.name: same_values(f, pl.col(f"left_{f.name}"), pl.col(f"right_{f.name}"))
         for f in plan.fields
     }
-    all_same = pl.all_horizontal(list(same.values())) if same else pl.lit(True)
+    flags = [pl.col(f"__same_{name}") for name in same]
     status = (
         pl.when(only_right)
         .then(pl.lit(RIGHT_ONLY))
         .when(only_left)
         .then(pl.lit(LEFT_ONLY))
-        .when(all_same)
+        .when(pl.all_horizontal(flags) if flags else pl.lit(True))
         .then(pl.lit(MATCHED))
         .otherwise(pl.lit(MISMATCHED))
-    )
-    differing = [pl.when(~ok).then(pl.lit(name)) for name, ok in same.items()]
-    mismatched_fields = (
-        pl.when(status == MISMATCHED)
-        .then(
-            pl.concat_list(differing).list.drop_nulls()
-            if differing
-            else pl.lit([], pl.List(pl.String))
-        )
-        .otherwise(pl.lit([], pl.List(pl.String)))
     )
     diffs = [
         expr.alias(f"diff_{f.name}")
         for f in plan.fields
         if (expr := difference(f, pl.col(f"left_{f.name}"), pl.col(f"right_{f.name}"))) is not None
     ]
-    return frame.with_columns(
-        status.alias("status"),
-        mismatched_fields.alias("mismatched_fields"),
-        *diffs,
-        pl.col("left_rows").fill_null(0),
-        pl.col("right_rows").fill_null(0),
-    ).with_columns(_break_amount(plan, same).alias("break_amount"))
+    return (
+        frame.with_columns(*[ok.alias(f"__same_{name}") for name, ok in same.items()], *diffs)
+        .with_columns(status.alias("status"))
+        .with_columns(
+            _mismatched_fields(list(same)).alias("mismatched_fields"),
+            pl.col("left_rows").fill_null(0),
+            pl.col("right_rows").fill_null(0),
+            _break_amount(plan).alias("break_amount"),
+        )
+        .drop([f"__same_{name}" for name in same])
+    )
 
 
-def _break_amount(plan: Plan, same: dict[str, pl.Expr]) -> pl.Expr:
+def _mismatched_fields(names: list[str]) -> pl.Expr:
+    """The differing fields of mismatched rows as a list (a bitmask lookup: 30x concat_list)."""
+    if not names:
+        return EMPTY_LIST
+    mismatched = pl.col("status") == MISMATCHED
+    if len(names) > MASK_FIELDS_MAX:
+        differing = [pl.when(~pl.col(f"__same_{n}")).then(pl.lit(n)) for n in names]
+        return (
+            pl.when(mismatched)
+            .then(pl.concat_list(differing).list.drop_nulls())
+            .otherwise(EMPTY_LIST)
+        )
+    bits = [(~pl.col(f"__same_{n}")).cast(pl.UInt32) * (1 << i) for i, n in enumerate(names)]
+    mask = pl.when(mismatched).then(pl.sum_horizontal(bits)).otherwise(pl.lit(0, pl.UInt32))
+    masks = list(range(1 << len(names)))
+    lists = [[n for i, n in enumerate(names) if m >> i & 1] for m in masks]
+    return mask.replace_strict(masks, lists, return_dtype=pl.List(pl.String))
+
+
+def _break_amount(plan: Plan) -> pl.Expr:
     """Money at stake: |diff| when the amount differs, the whole amount for other breaks."""
     name = plan.spec.amount_field()
-    field: FieldPlan | None = next((f for f in plan.fields if f.name == name), None)
+    field = next((f for f in plan.fields if f.name == name), None)
     if field is None or field.kind != "number":
         return pl.lit(0.0)
     left = pl.col(f"left_{name}").cast(pl.Float64).abs()
@@ -207,7 +286,7 @@ def _break_amount(plan: Plan, same: dict[str, pl.Expr]) -> pl.Expr:
     return (
         pl.when(status == MATCHED)
         .then(pl.lit(0.0))
-        .when((status == MISMATCHED) & ~same[field.name])
+        .when((status == MISMATCHED) & ~pl.col(f"__same_{name}"))
         .then(diff)
         .otherwise(whole)
     )

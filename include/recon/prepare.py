@@ -25,6 +25,7 @@ from recon.spec import AggregateSide, NormalizeStep, ReconSpec
 
 SIDES = ("left", "right")
 ROW = "__row"  # 1-based input row number (data rows, header excluded)
+HASH = "__h"  # u64 hash of the normalised key: joins and duplicate checks run on it
 COUNT = "__n"  # input rows behind a prepared row (1, or the group size after aggregation)
 BAD = "__bad"
 REASON_SAMPLE = 40  # characters of a bad value quoted in a reason
@@ -172,14 +173,23 @@ def prepare(frame: pl.LazyFrame, plan: Plan, side: str, source: str) -> Prepared
         invalid = _reasons(invalid_rows, raws, checks, columns, canonical, plan)
     else:
         invalid = _empty_invalid(plan)
-    valid = collected.filter(~pl.col(BAD)).select(ROW, *columns)
+    # filtering copies every column: skip it in the usual case of no rejected row
+    valid = collected.filter(~pl.col(BAD)) if invalid_rows.height else collected
+    del collected
+    valid = valid.select(ROW, *columns)
     if agg is not None:
         valid = _aggregate(valid, agg)
     else:
         valid = valid.with_columns(pl.lit(1, pl.UInt32).alias(COUNT))
     valid = valid.rename({c: n for c, n in canonical.items() if c in valid.columns and c != n})
     keep = [*plan.key_names, *[f.name for f in plan.fields], ROW, COUNT]
-    return Prepared(valid.select(keep), invalid, input_rows)
+    valid = valid.select(*keep, key_hash(plan.key_names).alias(HASH)).rechunk()
+    return Prepared(valid, invalid, input_rows)
+
+
+def key_hash(keys: Sequence[str]) -> pl.Expr:
+    """A u64 per key; equal keys hash equal, distinct keys may collide (callers verify)."""
+    return pl.col(keys[0]).hash(seed=0x5EC0) if len(keys) == 1 else pl.struct(keys).hash(0x5EC0)
 
 
 def _needed_columns(spec: ReconSpec, side: str, agg: AggregateSide | None) -> list[str]:
