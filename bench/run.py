@@ -350,6 +350,20 @@ def datacompy_versions() -> str:
     return f"datacompy {dc} (polars {pol}, pandas {pan})"
 
 
+def recon_revision() -> str:
+    """The last commit to include/ (the measured core), and whether it has uncommitted edits."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("log", "-1", "--format=%h %cd %s", "--date=format:%Y-%m-%d %H:%M", "--", "include")
+    if not commit:
+        return "unknown (not a git checkout)"
+    dirty = git("status", "--porcelain", "--", "include")
+    return f"{commit[:100]}{' + uncommitted changes in include/' if dirty else ''}"
+
+
 def machine_lines() -> list[str]:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
@@ -361,6 +375,7 @@ def machine_lines() -> list[str]:
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = ", ".join(f"{p} {package_version(p)}" for p in ("polars", "duckdb", "pandas"))
     return [
+        f"recon at: {recon_revision()}",
         f"machine: {os.cpu_count()} cores ({cpu}), {memory_gb:.0f} GiB, Python {platform.python_version()}",
         f"versions: recon {package_version('recon')}, {versions}; {datacompy_versions()}",
         f"memory: {MEMORY_METHOD}",
