@@ -121,15 +121,43 @@ def _parsed_dtype(field: FieldPlan, dtype: pl.DataType) -> pl.DataType:
 # -- one side ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SideQuery:
+    """The lazy part of preparing one side: parse, flag bad rows, hash keys. No data read yet."""
+
+    side: str
+    source: str
+    frame: pl.LazyFrame  # input columns parsed, ROW, HASH, BAD and one flag per check
+    raw: pl.LazyFrame  # ROW and the raw text, read again only for rejected rows
+    columns: list[str]
+    checks: list[tuple[pl.Expr, pl.Expr]]  # (failed, reason) pairs
+    canonical: dict[str, str]
+
+    def collect(self) -> pl.DataFrame:
+        try:
+            return self.frame.collect(engine="streaming")
+        except pl.exceptions.PolarsError as exc:
+            raise read_error(self.source, exc) from None
+
+
+def read_error(source: str, exc: Exception) -> InputFileError:
+    return InputFileError(source, f"cannot read: {str(exc).splitlines()[0]}")
+
+
 def prepare(frame: pl.LazyFrame, plan: Plan, side: str, source: str) -> Prepared:
-    """Parse and normalise one side; split rows that fail into ``invalid`` with a reason."""
+    """Parse and normalise one side in memory; rows that fail go to ``invalid`` with a reason."""
+    query = side_query(frame, plan, side, source)
+    return finish(query, query.collect(), plan)
+
+
+def side_query(frame: pl.LazyFrame, plan: Plan, side: str, source: str) -> SideQuery:
     spec = plan.spec
     agg: AggregateSide | None = getattr(spec.aggregate, side)
     columns = _needed_columns(spec, side, agg)
     schema = frame.collect_schema()
     frame = frame.select(columns).with_row_index(ROW, offset=1)
     exprs: list[pl.Expr] = []
-    checks: list[tuple[pl.Expr, pl.Expr]] = []  # (failed, reason) pairs
+    checks: list[tuple[pl.Expr, pl.Expr]] = []
     canonical = _canonical_names(spec, side)
     field_by_column = {f.column(side): f for f in plan.fields}
     sum_columns = set(agg.sum) if agg else set()
@@ -155,41 +183,46 @@ def prepare(frame: pl.LazyFrame, plan: Plan, side: str, source: str) -> Prepared
                 checks.append((failed, _cannot_parse(column, raw, "number")))
         exprs.append(value.alias(column))
     bad = pl.any_horizontal([failed for failed, _ in checks]) if checks else pl.lit(False)
+    key_columns = [pl.col(getattr(k, side)).alias(k.name) for k in spec.keys]
     parsed = frame.with_columns(
         *exprs,
         bad.alias(BAD),
         *[failed.alias(f"__failed{i}") for i, (failed, _) in enumerate(checks)],
-    )
-    # Reasons are built only for the rejected rows; raw values are needed for them.
-    raw_frame = frame.select(ROW, *[pl.col(c).alias(f"__raw_{c}") for c in columns])
-    try:
-        collected = parsed.collect(engine="streaming")
-    except pl.exceptions.PolarsError as exc:
-        raise InputFileError(source, f"cannot read: {str(exc).splitlines()[0]}") from None
+    ).with_columns(key_hash(key_columns).alias(HASH))
+    raw_text = frame.select(ROW, *[pl.col(c).alias(f"__raw_{c}") for c in columns])
+    return SideQuery(side, source, parsed, raw_text, columns, checks, canonical)
+
+
+def finish(query: SideQuery, collected: pl.DataFrame, plan: Plan) -> Prepared:
+    """Split the rejected rows (with their reasons) from the valid ones and aggregate those."""
+    agg: AggregateSide | None = getattr(plan.spec.aggregate, query.side)
     input_rows = collected.height
     invalid_rows = collected.filter(pl.col(BAD))
     if invalid_rows.height:
-        raws = raw_frame.join(invalid_rows.lazy().select(ROW), on=ROW, how="semi").collect()
-        invalid = _reasons(invalid_rows, raws, checks, columns, canonical, plan)
+        try:
+            raws = query.raw.join(invalid_rows.lazy().select(ROW), on=ROW, how="semi").collect()
+        except pl.exceptions.PolarsError as exc:
+            raise read_error(query.source, exc) from None
+        invalid = _reasons(invalid_rows, raws, query.checks, query.columns, query.canonical, plan)
     else:
         invalid = _empty_invalid(plan)
     # filtering copies every column: skip it in the usual case of no rejected row
     valid = collected.filter(~pl.col(BAD)) if invalid_rows.height else collected
     del collected
-    valid = valid.select(ROW, *columns)
+    valid = valid.select(ROW, HASH, *query.columns)
     if agg is not None:
         valid = _aggregate(valid, agg)
     else:
         valid = valid.with_columns(pl.lit(1, pl.UInt32).alias(COUNT))
+    canonical = query.canonical
     valid = valid.rename({c: n for c, n in canonical.items() if c in valid.columns and c != n})
-    keep = [*plan.key_names, *[f.name for f in plan.fields], ROW, COUNT]
-    valid = valid.select(*keep, key_hash(plan.key_names).alias(HASH)).rechunk()
-    return Prepared(valid, invalid, input_rows)
+    keep = [*plan.key_names, *[f.name for f in plan.fields], ROW, COUNT, HASH]
+    return Prepared(valid.select(keep).rechunk(), invalid, input_rows)
 
 
-def key_hash(keys: Sequence[str]) -> pl.Expr:
+def key_hash(keys: Sequence[pl.Expr]) -> pl.Expr:
     """A u64 per key; equal keys hash equal, distinct keys may collide (callers verify)."""
-    return pl.col(keys[0]).hash(seed=0x5EC0) if len(keys) == 1 else pl.struct(keys).hash(0x5EC0)
+    return keys[0].hash(seed=0x5EC0) if len(keys) == 1 else pl.struct(keys).hash(0x5EC0)
 
 
 def _needed_columns(spec: ReconSpec, side: str, agg: AggregateSide | None) -> list[str]:
@@ -271,5 +304,5 @@ def _aggregate(frame: pl.DataFrame, agg: AggregateSide) -> pl.DataFrame:
         sign = pl.when(pl.col(agg.sign.column).is_in(list(agg.sign.negative))).then(-1).otherwise(1)
     sums = [(pl.col(c) * sign).sum().alias(c) for c in agg.sum]
     return frame.group_by(list(agg.group_by)).agg(
-        *sums, pl.col(ROW).min(), pl.len().cast(pl.UInt32).alias(COUNT)
+        *sums, pl.col(ROW).min(), pl.col(HASH).first(), pl.len().cast(pl.UInt32).alias(COUNT)
     )

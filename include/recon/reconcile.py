@@ -1,13 +1,14 @@
-"""The core's entry points: reconcile two frames, or two files into an output folder."""
+"""The core's entry points: reconcile two frames in memory, or two inputs into an output folder."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,19 +18,38 @@ import polars as pl
 
 from recon.errors import InputFileError, ReconError
 from recon.matching import match
-from recon.prepare import make_plan, prepare
+from recon.partitions import count_rows, partition_count, partitioned_results
+from recon.prepare import Plan, finish, make_plan, prepare, side_query
 from recon.readers.tables import DEFAULT_READ, ReadOptions, check_utf8, file_format, scan_table
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import ReconSpec
 from recon.summary import summarize
+from recon.writer import ResultsWriter
 
 HASH_CHUNK = 4 * 1024 * 1024
+DEFAULT_REPORTS = ("html", "csv", "xlsx", "json")
 
 
 @dataclass(frozen=True)
 class ReconResult:
-    results: pl.DataFrame
+    """A summary, and the results either in memory or in ``results.parquet``."""
+
     summary: dict[str, Any]
+    frame: pl.DataFrame | None = None
+    path: Path | None = None
+
+    @property
+    def results(self) -> pl.DataFrame:
+        """All result rows in memory (reads the file: use ``scan()`` for big results)."""
+        return self.frame if self.frame is not None else pl.read_parquet(self._path())
+
+    def scan(self) -> pl.LazyFrame:
+        return self.frame.lazy() if self.frame is not None else pl.scan_parquet(self._path())
+
+    def _path(self) -> Path:
+        if self.path is None:
+            raise ReconError("this result has neither a frame nor a results file")
+        return self.path
 
 
 def reconcile(
@@ -40,21 +60,63 @@ def reconcile(
     sources: tuple[str, str] = ("left", "right"),
     inputs: dict[str, dict[str, Any]] | None = None,
 ) -> ReconResult:
-    """Reconcile two frames under ``spec``; every input row ends in exactly one status."""
+    """Reconcile two frames in memory; every input row ends in exactly one status."""
     started = time.perf_counter()
-    plan = make_plan(spec, _schema(left, sources[0]), _schema(right, sources[1]), sources)
+    plan = _plan(spec, left, right, sources)
     prepared_left = prepare(left, plan, "left", sources[0])
     prepared_right = prepare(right, plan, "right", sources[1])
     results = match(prepared_left, prepared_right, plan)
-    summary = summarize(
-        results,
-        spec,
-        input_rows={"left": prepared_left.input_rows, "right": prepared_right.input_rows},
-        inputs=inputs,
+    rows = {"left": prepared_left.input_rows, "right": prepared_right.input_rows}
+    summary = summarize(results, spec, input_rows=rows, inputs=inputs)
+    return ReconResult(_stamp(summary, started), frame=results)
+
+
+def reconcile_to_dir(
+    left: pl.LazyFrame,
+    right: pl.LazyFrame,
+    spec: ReconSpec,
+    out_dir: str | os.PathLike[str],
+    *,
+    sources: tuple[str, str] = ("left", "right"),
+    inputs: dict[str, dict[str, Any]] | None = None,
+    rows_per_partition: int | None = None,
+) -> ReconResult:
+    """Reconcile into ``out_dir/results.parquet`` and ``summary.json`` with bounded memory.
+
+    Inputs larger than ``rows_per_partition`` are hash-partitioned on disk and reconciled one
+    partition at a time. Nothing appears in ``out_dir`` unless the whole run succeeds.
+    """
+    started = time.perf_counter()
+    out = check_out_dir(out_dir)
+    _mkdir(out)
+    plan = _plan(spec, left, right, sources)
+    queries = (
+        side_query(left, plan, "left", sources[0]),
+        side_query(right, plan, "right", sources[1]),
     )
-    summary["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    summary["duration_seconds"] = round(time.perf_counter() - started, 3)
-    return ReconResult(results, summary)
+    partitions = partition_count(count_rows(queries[0]), count_rows(queries[1]), rows_per_partition)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".recon-work-") as work:
+        staged = Path(work) / RESULTS_FILE
+        rows = {"left": 0, "right": 0}
+        with ResultsWriter(staged) as writer:
+            if partitions == 1:
+                prepared_left, prepared_right = (finish(q, q.collect(), plan) for q in queries)
+                writer.write(match(prepared_left, prepared_right, plan))
+                rows = {"left": prepared_left.input_rows, "right": prepared_right.input_rows}
+                del prepared_left, prepared_right
+            else:
+                for chunk, part_left, part_right in partitioned_results(
+                    *queries, plan, partitions, Path(work)
+                ):
+                    writer.write(chunk)
+                    rows["left"] += part_left.input_rows
+                    rows["right"] += part_right.input_rows
+        summary = summarize(pl.scan_parquet(staged), spec, input_rows=rows, inputs=inputs)
+        summary["partitions"] = partitions
+        _stamp(summary, started)
+        staged.replace(out / RESULTS_FILE)
+    _write_summary(out, summary)
+    return ReconResult(summary, path=out / RESULTS_FILE)
 
 
 def compare_files(
@@ -65,7 +127,8 @@ def compare_files(
     *,
     left_options: ReadOptions = DEFAULT_READ,
     right_options: ReadOptions = DEFAULT_READ,
-    reports: Iterable[str] = ("html", "csv", "xlsx", "json"),
+    reports: Iterable[str] = DEFAULT_REPORTS,
+    rows_per_partition: int | None = None,
 ) -> ReconResult:
     """Read both files, reconcile, and write results.parquet, summary.json and the reports."""
     paths = {"left": Path(left), "right": Path(right)}
@@ -77,46 +140,44 @@ def compare_files(
     with ThreadPoolExecutor(max_workers=2) as pool:  # checksums overlap the reconciliation
         digests = {side: pool.submit(file_digest, path) for side, path in paths.items()}
         try:
-            result = reconcile(
+            result = reconcile_to_dir(
                 frames["left"],
                 frames["right"],
                 spec,
+                out_dir,
                 sources=(str(paths["left"]), str(paths["right"])),
+                inputs=_inputs(paths, {}),
+                rows_per_partition=rows_per_partition,
             )
         except InputFileError as exc:
             _locate_encoding_error(exc, paths, (left_options, right_options))
             raise
-        inputs = {
-            side: {"path": str(path), "format": file_format(path), "sha256": digests[side].result()}
-            for side, path in paths.items()
-        }
-    for side in ("left", "right"):
-        result.summary["inputs"][side] = {**inputs[side], **result.summary["inputs"][side]}
-    write_outputs(result, out_dir, reports=reports)
+        for side, info in _inputs(paths, digests).items():
+            result.summary["inputs"][side].update(info)
+    _write_summary(Path(out_dir), result.summary)
+    formats = list(reports)
+    if formats:
+        from recon.reports import write_reports
+
+        write_reports(result.scan(), result.summary, Path(out_dir), formats)
     return result
 
 
 def write_outputs(
     result: ReconResult, out_dir: str | os.PathLike[str], *, reports: Iterable[str] = ()
 ) -> dict[str, Path]:
-    """results.parquet + summary.json, written atomically, then the reports asked for."""
+    """Write an in-memory result's results.parquet, summary.json and reports to ``out_dir``."""
     out = check_out_dir(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ReconError(f"{out}: cannot create the output folder: {exc.strerror}") from None
-    written = {
-        "results": _atomic(out / RESULTS_FILE, lambda p: result.results.write_parquet(p)),
-        "summary": _atomic(
-            out / SUMMARY_FILE,
-            lambda p: p.write_text(json.dumps(result.summary, indent=2, default=str) + "\n"),
-        ),
-    }
+    _mkdir(out)
+    with ResultsWriter(out / f".{RESULTS_FILE}.tmp") as writer:
+        writer.write(result.results)
+    (out / f".{RESULTS_FILE}.tmp").replace(out / RESULTS_FILE)
+    written = {"results": out / RESULTS_FILE, "summary": _write_summary(out, result.summary)}
     formats = list(reports)
     if formats:
         from recon.reports import write_reports
 
-        written.update(write_reports(result.results, result.summary, out, formats))
+        written.update(write_reports(result.scan(), result.summary, out, formats))
     return written
 
 
@@ -138,6 +199,47 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _plan(
+    spec: ReconSpec, left: pl.LazyFrame, right: pl.LazyFrame, sources: tuple[str, str]
+) -> Plan:
+    return make_plan(spec, _schema(left, sources[0]), _schema(right, sources[1]), sources)
+
+
+def _stamp(summary: dict[str, Any], started: float) -> dict[str, Any]:
+    summary["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    summary["duration_seconds"] = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _inputs(paths: dict[str, Path], digests: dict[str, Future[str]]) -> dict[str, dict[str, Any]]:
+    return {
+        side: {
+            "path": str(path),
+            "format": file_format(path),
+            **({"sha256": digests[side].result()} if side in digests else {}),
+        }
+        for side, path in paths.items()
+    }
+
+
+def _write_summary(out: Path, summary: dict[str, Any]) -> Path:
+    target = out / SUMMARY_FILE
+    tmp = out / f".{SUMMARY_FILE}.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def _mkdir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReconError(f"{out}: cannot create the output folder: {exc.strerror}") from None
+
+
 def _schema(frame: pl.LazyFrame, source: str) -> pl.Schema:
     try:
         return frame.collect_schema()
@@ -156,15 +258,11 @@ def _locate_encoding_error(
             check_utf8(path, opts.encoding_option)
 
 
-def _atomic(target: Path, write: Any) -> Path:
-    """Write to a temporary name and rename, so a failed run never leaves a half file."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        write(tmp)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
-
-
-__all__ = ["ReconError", "ReconResult", "compare_files", "reconcile", "write_outputs"]
+__all__ = [
+    "ReconError",
+    "ReconResult",
+    "compare_files",
+    "reconcile",
+    "reconcile_to_dir",
+    "write_outputs",
+]

@@ -1,4 +1,7 @@
-"""Summarise a result: counts per status, rates, money at stake, risk, row conservation."""
+"""Summarise a result: counts per status, rates, money at stake, risk, row conservation.
+
+Works on a LazyFrame in one aggregation pass, so a results file larger than memory is fine.
+"""
 
 from __future__ import annotations
 
@@ -11,30 +14,33 @@ from recon.result import BREAK_STATUSES, MATCHED, STATUSES
 from recon.spec import ReconSpec
 
 RISK_LEVELS = ("LOW", "MEDIUM", "HIGH")
+# money sums are rounded so that float noise (and the order partitions are summed in) never
+# shows: 6 places keep units of 4 decimals and fractions of a cent exact
+MONEY_DECIMALS = 6
+
+
+def money(value: Any) -> float:
+    return round(float(value or 0.0), MONEY_DECIMALS)
 
 
 def summarize(
-    results: pl.DataFrame,
+    results: pl.LazyFrame | pl.DataFrame,
     spec: ReconSpec,
     *,
     input_rows: dict[str, int],
     inputs: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Build summary.json's content; raise RowConservationError if any input row is lost."""
-    conservation = row_conservation(results, input_rows)
-    by_status = results.group_by("status").agg(
-        pl.len().alias("n"), pl.col("break_amount").sum().alias("amount")
+    figures = _aggregate(results.lazy(), spec)
+    conservation = check_conservation(
+        {"left": figures["left_rows"], "right": figures["right_rows"]}, input_rows
     )
-    counts = dict.fromkeys(STATUSES, 0)
-    at_stake = dict.fromkeys(BREAK_STATUSES, 0.0)
-    for status, n, amount in by_status.iter_rows():
-        counts[status] = n
-        if status != MATCHED:
-            at_stake[status] = float(amount or 0.0)
-    records = results.height
+    counts = {status: int(figures[f"n_{status}"]) for status in STATUSES}
+    at_stake = {status: money(figures[f"amount_{status}"]) for status in BREAK_STATUSES}
+    records = int(figures["records"])
     breaks = records - counts[MATCHED]
     break_rate = breaks / records if records else 0.0
-    summary: dict[str, Any] = {
+    return {
         "recon": spec.name,
         "labels": {"left": spec.label("left"), "right": spec.label("right")},
         "keys": [k.name for k in spec.keys],
@@ -50,23 +56,65 @@ def summarize(
         "breaks": breaks,
         "break_rate": break_rate,
         "match_rate": counts[MATCHED] / records if records else 1.0,
-        **_money(results, spec, at_stake),
-        "mismatched_by_field": _mismatched_by_field(results, list(spec.compare)),
+        **_money(figures, at_stake),
+        "mismatched_by_field": {f: int(figures[f"field_{f}"]) for f in spec.compare},
         "break_amount_by_status": at_stake,
         "risk_level": risk_level(break_rate, spec),
         "threshold_passed": break_rate <= spec.thresholds.max_break_rate,
         "thresholds": spec.thresholds.model_dump(),
         "row_conservation": conservation,
     }
-    return summary
 
 
-def row_conservation(results: pl.DataFrame, input_rows: dict[str, int]) -> dict[str, Any]:
-    accounted = results.select(pl.col("left_rows").sum(), pl.col("right_rows").sum()).row(0)
+def _aggregate(results: pl.LazyFrame, spec: ReconSpec) -> dict[str, Any]:
+    status = pl.col("status")
+    exprs = [
+        pl.len().alias("records"),
+        pl.col("left_rows").sum().alias("left_rows"),
+        pl.col("right_rows").sum().alias("right_rows"),
+        *[(status == s).sum().alias(f"n_{s}") for s in STATUSES],
+        *[
+            pl.col("break_amount").filter(status == s).sum().alias(f"amount_{s}")
+            for s in BREAK_STATUSES
+        ],
+        *[
+            pl.col("mismatched_fields").list.contains(f).sum().alias(f"field_{f}")
+            for f in spec.compare
+        ],
+    ]
+    name = spec.amount_field()
+    has_amount = name is not None and f"left_{name}" in results.collect_schema().names()
+    if has_amount:
+        left = pl.col(f"left_{name}").cast(pl.Float64)
+        right = pl.col(f"right_{name}").cast(pl.Float64)
+        whole = pl.max_horizontal(left.abs(), right.abs()).fill_null(0.0)
+        exprs += [
+            left.sum().alias("left_amount"),
+            right.sum().alias("right_amount"),
+            whole.sum().alias("volume"),
+            whole.filter(status == MATCHED).sum().alias("matched_amount"),
+        ]
+    row = results.select(exprs).collect(engine="streaming").row(0, named=True)
+    row["has_amount"] = has_amount
+    return row
+
+
+def row_conservation(
+    results: pl.LazyFrame | pl.DataFrame, input_rows: dict[str, int]
+) -> dict[str, Any]:
+    sums = results.lazy().select(pl.col("left_rows").sum(), pl.col("right_rows").sum()).collect()
+    return check_conservation(
+        {"left": sums["left_rows"].item(), "right": sums["right_rows"].item()}, input_rows
+    )
+
+
+def check_conservation(accounted: dict[str, Any], input_rows: dict[str, int]) -> dict[str, Any]:
+    """Every input row must be counted once in the results: anything else is a bug, said loudly."""
     check: dict[str, Any] = {"ok": True}
-    for side, got in zip(("left", "right"), accounted, strict=True):
-        check[side] = {"input_rows": input_rows[side], "accounted": int(got or 0)}
-        check["ok"] &= input_rows[side] == int(got or 0)
+    for side in ("left", "right"):
+        got = int(accounted[side] or 0)
+        check[side] = {"input_rows": input_rows[side], "accounted": got}
+        check["ok"] &= input_rows[side] == got
     if not check["ok"]:
         raise RowConservationError(
             "row conservation failed: "
@@ -89,21 +137,13 @@ def risk_level(break_rate: float, spec: ReconSpec) -> str:
     return "LOW"
 
 
-def _money(results: pl.DataFrame, spec: ReconSpec, at_stake: dict[str, float]) -> dict[str, Any]:
-    name = spec.amount_field()
-    discrepancy = float(sum(at_stake.values()))
-    if name is None or f"left_{name}" not in results.columns:
+def _money(figures: dict[str, Any], at_stake: dict[str, float]) -> dict[str, Any]:
+    discrepancy = money(sum(at_stake.values()))
+    if not figures["has_amount"]:
         return {"totals": {}, "match_rate_by_amount": None, "discrepancy_amount": discrepancy}
-    left = pl.col(f"left_{name}").cast(pl.Float64)
-    right = pl.col(f"right_{name}").cast(pl.Float64)
-    whole = pl.max_horizontal(left.abs(), right.abs()).fill_null(0.0)
-    row = results.select(
-        left.sum().alias("left_amount"),
-        right.sum().alias("right_amount"),
-        whole.sum().alias("volume"),
-        whole.filter(pl.col("status") == MATCHED).sum().alias("matched_amount"),
-    ).row(0, named=True)
-    totals = {k: float(v or 0.0) for k, v in row.items()}
+    totals = {
+        k: money(figures[k]) for k in ("left_amount", "right_amount", "volume", "matched_amount")
+    }
     volume = totals["volume"]
     return {
         "totals": totals,
@@ -111,11 +151,3 @@ def _money(results: pl.DataFrame, spec: ReconSpec, at_stake: dict[str, float]) -
         "discrepancy_amount": discrepancy,
         "discrepancy_rate": discrepancy / volume if volume else 0.0,
     }
-
-
-def _mismatched_by_field(results: pl.DataFrame, fields: list[str]) -> dict[str, int]:
-    exploded = results.select(pl.col("mismatched_fields").explode().drop_nulls().value_counts())
-    counts = dict.fromkeys(fields, 0)
-    for item in exploded.to_series().to_list():
-        counts[item["mismatched_fields"]] = item["count"]
-    return counts
