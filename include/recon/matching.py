@@ -25,26 +25,31 @@ def match(left: Prepared, right: Prepared, plan: Plan) -> pl.DataFrame:
     keys = plan.key_names
     left_unique, left_dups = split_duplicates(left.valid, keys)
     right_unique, right_dups = split_duplicates(right.valid, keys)
-    parts = []
+    extra = [_invalid_rows(left.invalid, "left", plan), _invalid_rows(right.invalid, "right", plan)]
     if left_dups.height or right_dups.height:
         dup_keys = pl.concat([left_dups.select(keys), right_dups.select(keys)]).unique()
         # the other side's rows of a duplicated key join the duplicate row, never a match
         left_unique, left_also = _take_keys(left_unique, dup_keys, keys)
         right_unique, right_also = _take_keys(right_unique, dup_keys, keys)
-        parts.append(
+        extra.append(
             _duplicate_rows(
                 _dup_summary(left_dups, left_also, keys),
                 _dup_summary(right_dups, right_also, keys),
                 plan,
             )
         )
-    parts.insert(0, joined(left_unique, right_unique, plan))
-    parts += [
-        _invalid_rows(left.invalid, "left", plan),
-        _invalid_rows(right.invalid, "right", plan),
-    ]
-    results = pl.concat(parts, how="diagonal_relaxed").select(result_columns(plan))
-    return results.with_columns(pl.col("mismatched_fields").fill_null(EMPTY_LIST))
+    results = joined(left_unique, right_unique, plan)
+    extra = [part for part in extra if part.height]
+    if not extra:  # the usual case: no copy of the big frame
+        return results
+    rest = pl.concat(extra, how="diagonal_relaxed").with_columns(
+        pl.lit([], pl.List(pl.String)).alias("mismatched_fields")
+    )
+    rest = rest.select(
+        pl.col(name).cast(dtype) if name in rest.columns else pl.lit(None, dtype).alias(name)
+        for name, dtype in results.schema.items()
+    )
+    return pl.concat([results, rest])
 
 
 def result_columns(plan: Plan) -> list[str]:
@@ -158,7 +163,17 @@ def joined(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     frame = _hash_join(left, right, plan)
     if frame is None:  # two distinct keys shared a hash: join on the keys themselves
         frame = _key_join(left, right, plan)
-    return frame.lazy().pipe(classify, plan).collect()
+    return (
+        frame.lazy()
+        .pipe(classify, plan)
+        .with_columns(
+            pl.lit(None, pl.String).alias("side"),
+            pl.lit(None, pl.Int64).alias("row"),
+            pl.lit(None, pl.String).alias("reason"),
+        )
+        .select(result_columns(plan))
+        .collect()
+    )
 
 
 def _side_values(frame: pl.DataFrame, side: str, plan: Plan) -> list[pl.Expr]:
