@@ -94,7 +94,7 @@ def show_outputs(demo: Demo) -> list[str]:
         if path.suffix == ".html":  # one click from a terminal
             lines.append(f"{'':<{width}} {path.as_uri()}")
     command = [
-        "recon",
+        _venv_command("recon"),
         "compare",
         "--spec",
         str(pair.spec),
@@ -115,8 +115,19 @@ def show_outputs(demo: Demo) -> list[str]:
         "reproduce:",
         f"  {shlex.join(command)}",
         "query the breaks:",
-        f"  python -c {shlex.quote(breaks)}",
+        f"  {_venv_command('python')} -c {shlex.quote(breaks)}",
     ]
+
+
+def _venv_command(name: str) -> str:
+    """The command as this environment has it, relative to the working folder when inside it."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        return name
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 STEPS: list[DemoStep] = [
