@@ -90,10 +90,12 @@ def _compare(args: argparse.Namespace) -> int:
         print(args.out)
     else:
         print(format_summary(result.summary))
+        from recon.reports import REPORT_FILES
+
         print(f"\nresults: {args.out / 'results.parquet'}")
-        for fmt, name in (("html", "report.html"), ("csv", "breaks.csv"), ("xlsx", "report.xlsx")):
-            if fmt in reports:
-                print(f"{fmt + ':':9}{args.out / name}")
+        print(f"summary: {args.out / 'summary.json'}")
+        for fmt in reports:
+            print(f"{fmt + ':':9}{args.out / REPORT_FILES[fmt]}")
     return EXIT_OK
 
 
