@@ -14,7 +14,6 @@ from pathlib import Path
 
 import polars as pl
 
-from recon.matching import match
 from recon.prepare import HASH, Plan, Prepared, SideQuery, finish, read_error
 
 ROWS_PER_PARTITION = 2_000_000  # ~1 GB of working memory per partition pair
@@ -59,13 +58,14 @@ def load(query: SideQuery, spilled: Path, partition: int) -> pl.DataFrame:
     return pl.read_parquet(folder)
 
 
-def partitioned_results(
+def partitioned_sides(
     left: SideQuery, right: SideQuery, plan: Plan, partitions: int, workdir: Path
-) -> Iterator[tuple[pl.DataFrame, Prepared, Prepared]]:
-    """Spill both sides, then yield (results, left, right) for each partition in turn."""
+) -> Iterator[tuple[Prepared, Prepared]]:
+    """Spill both sides, then yield each partition's prepared pair in turn."""
     spilled_left = spill(left, partitions, workdir)
     spilled_right = spill(right, partitions, workdir)
     for partition in range(partitions):
-        prepared_left = finish(left, load(left, spilled_left, partition), plan)
-        prepared_right = finish(right, load(right, spilled_right, partition), plan)
-        yield match(prepared_left, prepared_right, plan), prepared_left, prepared_right
+        yield (
+            finish(left, load(left, spilled_left, partition), plan),
+            finish(right, load(right, spilled_right, partition), plan),
+        )

@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,13 +18,13 @@ import polars as pl
 
 from recon.errors import InputFileError, ReconError
 from recon.matching import match
-from recon.partitions import count_rows, partition_count, partitioned_results
-from recon.prepare import Plan, finish, make_plan, prepare, side_query
+from recon.partitions import count_rows, partition_count, partitioned_sides
+from recon.prepare import Plan, Prepared, finish, make_plan, prepare, side_query
 from recon.readers.tables import DEFAULT_READ, ReadOptions, check_utf8, file_format, scan_table
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import ReconSpec
 from recon.summary import summarize
-from recon.writer import ResultsWriter
+from recon.writer import WRITE_OPTIONS, write_results
 
 HASH_CHUNK = 4 * 1024 * 1024
 DEFAULT_REPORTS = ("html", "csv", "xlsx", "json")
@@ -98,19 +98,23 @@ def reconcile_to_dir(
     with tempfile.TemporaryDirectory(dir=out, prefix=".recon-work-") as work:
         staged = Path(work) / RESULTS_FILE
         rows = {"left": 0, "right": 0}
-        with ResultsWriter(staged) as writer:
+
+        def chunks() -> Iterator[pl.DataFrame]:
             if partitions == 1:
-                prepared_left, prepared_right = (finish(q, q.collect(), plan) for q in queries)
-                writer.write(match(prepared_left, prepared_right, plan))
-                rows = {"left": prepared_left.input_rows, "right": prepared_right.input_rows}
-                del prepared_left, prepared_right
+                pieces: Iterable[tuple[Prepared, Prepared]] = [
+                    (
+                        finish(queries[0], queries[0].collect(), plan),
+                        finish(queries[1], queries[1].collect(), plan),
+                    )
+                ]
             else:
-                for chunk, part_left, part_right in partitioned_results(
-                    *queries, plan, partitions, Path(work)
-                ):
-                    writer.write(chunk)
-                    rows["left"] += part_left.input_rows
-                    rows["right"] += part_right.input_rows
+                pieces = partitioned_sides(*queries, plan, partitions, Path(work))
+            for prepared_left, prepared_right in pieces:
+                rows["left"] += prepared_left.input_rows
+                rows["right"] += prepared_right.input_rows
+                yield match(prepared_left, prepared_right, plan)
+
+        write_results(chunks(), staged)
         summary = summarize(pl.scan_parquet(staged), spec, input_rows=rows, inputs=inputs)
         summary["partitions"] = partitions
         _stamp(summary, started)
@@ -169,8 +173,7 @@ def write_outputs(
     """Write an in-memory result's results.parquet, summary.json and reports to ``out_dir``."""
     out = check_out_dir(out_dir)
     _mkdir(out)
-    with ResultsWriter(out / f".{RESULTS_FILE}.tmp") as writer:
-        writer.write(result.results)
+    result.results.write_parquet(out / f".{RESULTS_FILE}.tmp", **WRITE_OPTIONS)
     (out / f".{RESULTS_FILE}.tmp").replace(out / RESULTS_FILE)
     written = {"results": out / RESULTS_FILE, "summary": _write_summary(out, result.summary)}
     formats = list(reports)
