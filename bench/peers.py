@@ -26,19 +26,39 @@ def is_csv(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
 
-def run_duckdb(left: Path, right: Path, out: Path) -> None:
-    """FULL OUTER JOIN + CASE in SQL, streamed by DuckDB straight into a Parquet file."""
+def duckdb_source(path: Path) -> str:
+    if is_csv(path):
+        types = ", ".join(f"'{k}': '{v}'" for k, v in CSV_TYPES.items())
+        return f"read_csv('{path}', header = true, columns = {{{types}}})"
+    return f"read_parquet('{path}')"
+
+
+def run_duckdb(left: Path, right: Path, out: Path, *, full: bool = False) -> None:
+    """FULL OUTER JOIN + CASE in SQL, streamed by DuckDB straight into a Parquet file.
+
+    ``full``: also write what recon's results.parquet holds for every key (both sides' values,
+    the amount difference, the differing fields), so the two do the same work.
+    """
     import duckdb
 
-    def source(path: Path) -> str:
-        if is_csv(path):
-            types = ", ".join(f"'{k}': '{v}'" for k, v in CSV_TYPES.items())
-            return f"read_csv('{path}', header = true, columns = {{{types}}})"
-        return f"read_parquet('{path}')"
-
+    source = duckdb_source
     differs = " OR ".join(f"l.{f} IS DISTINCT FROM r.{f}" for f in STRING_FIELDS)
+    amount_differs = f"NOT coalesce(abs(l.amount - r.amount) <= {ABS_TOL}, false)"
+    values = (
+        f""",
+               l.amount AS left_amount, r.amount AS right_amount,
+               l.amount - r.amount AS diff_amount,
+               l.name AS left_name, r.name AS right_name,
+               l.category AS left_category, r.category AS right_category,
+               list_filter([CASE WHEN {amount_differs} THEN 'amount' END,
+                            CASE WHEN l.name IS DISTINCT FROM r.name THEN 'name' END,
+                            CASE WHEN l.category IS DISTINCT FROM r.category THEN 'category' END],
+                           lambda x: x IS NOT NULL) AS mismatched_fields"""
+        if full
+        else ""
+    )
     query = f"""
-        SELECT coalesce(l.id, r.id) AS id,
+        SELECT coalesce(l.id, r.id) AS id{values},
                CASE
                  WHEN r.id IS NULL THEN 'left_only'
                  WHEN l.id IS NULL THEN 'right_only'
@@ -174,8 +194,14 @@ def run_datacompy_pandas(left: Path, right: Path, out: Path) -> None:
     ).to_parquet(out, index=False)
 
 
+def run_duckdb_full(left: Path, right: Path, out: Path) -> None:
+    """DuckDB writing the same per-key values as recon's results.parquet (equal work)."""
+    run_duckdb(left, right, out, full=True)
+
+
 PEERS: dict[str, Callable[[Path, Path, Path], None]] = {
     "duckdb": run_duckdb,
+    "duckdb_full": run_duckdb_full,
     "polars": run_polars,
     "pandas": run_pandas,
     "datacompy": run_datacompy,

@@ -40,8 +40,10 @@ DATACOMPY_REQUIREMENTS = BENCH / "requirements-datacompy.txt"
 UV = REPO / ".tools" / "bin" / "uv"
 RECON_CLI = Path(sys.executable).parent / "recon"
 
-ALL_PEERS = ("recon", "duckdb", "polars", "pandas", "datacompy", "datacompy_pandas")
-DEFAULT_PEERS = "recon,duckdb,polars,pandas,datacompy"
+ALL_PEERS = (
+    "recon", "duckdb", "duckdb_full", "polars", "pandas", "datacompy", "datacompy_pandas"
+)  # fmt: skip
+DEFAULT_PEERS = "recon,duckdb,duckdb_full,polars,pandas,datacompy"
 REPORTS = "html,csv,json,xlsx"
 REPORTS_ROW = "recon+reports"
 MEMORY_METHOD = (
@@ -323,6 +325,13 @@ def target_lines(results: list[Measurement]) -> list[str]:
             lines.append(
                 f"target 10M {fmt}: recon {t:.2f}x DuckDB time (<= 1.0x), "
                 f"{m:.2f}x memory (<= 1.5x): {verdict}"
+            )
+        full = found.get(("duckdb_full", fmt, 10_000_000))
+        if recon and full and recon.wall_s and full.wall_s and recon.peak_mb and full.peak_mb:
+            lines.append(
+                f"equal work 10M {fmt}: recon {recon.wall_s / full.wall_s:.2f}x the time and "
+                f"{recon.peak_mb / full.peak_mb:.2f}x the memory of DuckDB writing the same "
+                "per-key values (duckdb_full)"
             )
     csv_1m = found.get(("recon", "csv", 1_000_000))
     if csv_1m and csv_1m.wall_s is not None:
