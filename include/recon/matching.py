@@ -17,6 +17,7 @@ from recon.result import DUPLICATE, INVALID, LEFT_ONLY, MATCHED, MISMATCHED, RIG
 DUP_ROWS_LISTED = 5
 MASK_FIELDS_MAX = 12  # up to 2**12 field combinations map straight to their lists
 EMPTY_LIST = pl.lit([], pl.List(pl.String))
+COLLISION = "__collision"
 
 
 def match(left: Prepared, right: Prepared, plan: Plan) -> pl.DataFrame:
@@ -158,69 +159,71 @@ def _invalid_rows(invalid: pl.DataFrame, side: str, plan: Plan) -> pl.DataFrame:
 
 
 def joined(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    """Full outer join of two sides with unique keys, classified."""
-    frame = _hash_join(left, right, plan)
-    if frame is None:  # two distinct keys shared a hash: join on the keys themselves
-        frame = _key_join(left, right, plan)
+    """Full outer join of two sides with unique keys, classified (one lazy query)."""
+    frame = _finish_join(_hash_join(left, right, plan), plan).collect()
+    if frame[COLLISION].any():  # two distinct keys shared a hash: join on the keys themselves
+        frame = _finish_join(_key_join(left, right, plan), plan).collect()
+    return frame.drop(COLLISION)
+
+
+def _finish_join(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     return (
-        frame.lazy()
-        .pipe(classify, plan)
+        frame.pipe(classify, plan)
         .with_columns(
             pl.lit(None, pl.String).alias("side"),
             pl.lit(None, pl.Int64).alias("row"),
             pl.lit(None, pl.String).alias("reason"),
         )
-        .select(result_columns(plan))
-        .collect()
+        .select(*result_columns(plan), COLLISION)
     )
 
 
-def _side_values(frame: pl.DataFrame, side: str, plan: Plan) -> list[pl.Expr]:
+def _side_values(side: str, plan: Plan) -> list[pl.Expr]:
     return [
         *[pl.col(f.name).alias(f"{side}_{f.name}") for f in plan.fields],
         pl.col(COUNT).alias(f"{side}_rows"),
     ]
 
 
-def _hash_join(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.DataFrame | None:
-    """Join on the key hash (u64) instead of the keys; None if a hash collision shows."""
+def _hash_join(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
+    """Join on the key hash (u64) instead of the keys, flagging pairs whose keys differ."""
     keys = plan.key_names
     lk = [f"__lk_{k}" for k in keys]
     rk = [f"__rk_{k}" for k in keys]
-    frame = left.select(
+    left_part = left.lazy().select(
         HASH,
         *[pl.col(k).alias(a) for k, a in zip(keys, lk, strict=True)],
-        *_side_values(left, "left", plan),
-    ).join(
-        right.select(
-            HASH,
-            *[pl.col(k).alias(a) for k, a in zip(keys, rk, strict=True)],
-            *_side_values(right, "right", plan),
-        ),
-        on=HASH,
-        how="full",
-        coalesce=True,
+        *_side_values("left", plan),
+    )
+    right_part = right.lazy().select(
+        HASH,
+        *[pl.col(k).alias(b) for k, b in zip(keys, rk, strict=True)],
+        *_side_values("right", plan),
     )
     both = pl.col("left_rows").is_not_null() & pl.col("right_rows").is_not_null()
     differ = pl.any_horizontal(
         [pl.col(a).ne_missing(pl.col(b)) for a, b in zip(lk, rk, strict=True)]
     )
-    if frame.select((both & differ).any()).item():
-        return None
-    return frame.select(
+    return left_part.join(right_part, on=HASH, how="full", coalesce=True).select(
         *[pl.coalesce(a, b).alias(k) for k, a, b in zip(keys, lk, rk, strict=True)],
         pl.exclude(HASH, *lk, *rk),
+        (both & differ).alias(COLLISION),
     )
 
 
-def _key_join(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+def _key_join(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
     keys = plan.key_names
-    return left.select(*keys, *_side_values(left, "left", plan)).join(
-        right.select(*keys, *_side_values(right, "right", plan)),
-        on=keys,
-        how="full",
-        coalesce=True,
-        nulls_equal=True,
+    return (
+        left.lazy()
+        .select(*keys, *_side_values("left", plan))
+        .join(
+            right.lazy().select(*keys, *_side_values("right", plan)),
+            on=keys,
+            how="full",
+            coalesce=True,
+            nulls_equal=True,
+        )
+        .with_columns(pl.lit(False).alias(COLLISION))
     )
 
 

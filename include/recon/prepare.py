@@ -217,7 +217,7 @@ def finish(query: SideQuery, collected: pl.DataFrame, plan: Plan) -> Prepared:
     canonical = query.canonical
     valid = valid.rename({c: n for c, n in canonical.items() if c in valid.columns and c != n})
     keep = [*plan.key_names, *[f.name for f in plan.fields], ROW, COUNT, HASH]
-    return Prepared(valid.select(keep).rechunk(), invalid, input_rows)
+    return Prepared(valid.select(keep), invalid, input_rows)
 
 
 def key_hash(keys: Sequence[pl.Expr]) -> pl.Expr:
