@@ -132,10 +132,11 @@ class SideQuery:
     columns: list[str]
     checks: list[tuple[pl.Expr, pl.Expr]]  # (failed, reason) pairs
     canonical: dict[str, str]
+    optimizations: pl.QueryOptFlags
 
     def collect(self) -> pl.DataFrame:
         try:
-            return self.frame.collect(engine="streaming")
+            return self.frame.collect(engine="streaming", optimizations=self.optimizations)
         except pl.exceptions.PolarsError as exc:
             raise read_error(self.source, exc) from None
 
@@ -150,7 +151,15 @@ def prepare(frame: pl.LazyFrame, plan: Plan, side: str, source: str) -> Prepared
     return finish(query, query.collect(), plan)
 
 
-def side_query(frame: pl.LazyFrame, plan: Plan, side: str, source: str) -> SideQuery:
+def side_query(
+    frame: pl.LazyFrame, plan: Plan, side: str, source: str, *, whole_rows: bool = False
+) -> SideQuery:
+    """Build the lazy query for one side.
+
+    :param whole_rows: parse every field of every row even where the spec needs few columns.
+        For CSV: polars checks a line's field count only when it parses the whole line, so
+        without this a row with an extra delimiter would be read silently shifted.
+    """
     spec = plan.spec
     agg: AggregateSide | None = getattr(spec.aggregate, side)
     columns = _needed_columns(spec, side, agg)
@@ -190,7 +199,8 @@ def side_query(frame: pl.LazyFrame, plan: Plan, side: str, source: str) -> SideQ
         *[failed.alias(f"__failed{i}") for i, (failed, _) in enumerate(checks)],
     ).with_columns(key_hash(key_columns).alias(HASH))
     raw_text = frame.select(ROW, *[pl.col(c).alias(f"__raw_{c}") for c in columns])
-    return SideQuery(side, source, parsed, raw_text, columns, checks, canonical)
+    flags = pl.QueryOptFlags(projection_pushdown=not whole_rows)
+    return SideQuery(side, source, parsed, raw_text, columns, checks, canonical, flags)
 
 
 def finish(query: SideQuery, collected: pl.DataFrame, plan: Plan) -> Prepared:
@@ -200,7 +210,10 @@ def finish(query: SideQuery, collected: pl.DataFrame, plan: Plan) -> Prepared:
     invalid_rows = collected.filter(pl.col(BAD))
     if invalid_rows.height:
         try:
-            raws = query.raw.join(invalid_rows.lazy().select(ROW), on=ROW, how="semi").collect()
+            rejected = invalid_rows.lazy().select(ROW)
+            raws = query.raw.join(rejected, on=ROW, how="semi").collect(
+                optimizations=query.optimizations
+            )
         except pl.exceptions.PolarsError as exc:
             raise read_error(query.source, exc) from None
         invalid = _reasons(invalid_rows, raws, query.checks, query.columns, query.canonical, plan)

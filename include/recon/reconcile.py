@@ -20,7 +20,13 @@ from recon.errors import InputFileError, ReconError
 from recon.matching import match
 from recon.partitions import count_rows, partition_count, partitioned_sides
 from recon.prepare import Plan, Prepared, finish, make_plan, prepare, side_query
-from recon.readers.tables import DEFAULT_READ, ReadOptions, check_utf8, file_format, scan_table
+from recon.readers.tables import (
+    DEFAULT_READ,
+    ReadOptions,
+    file_format,
+    locate_csv_error,
+    scan_table,
+)
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import ReconSpec
 from recon.summary import summarize
@@ -80,19 +86,21 @@ def reconcile_to_dir(
     sources: tuple[str, str] = ("left", "right"),
     inputs: dict[str, dict[str, Any]] | None = None,
     rows_per_partition: int | None = None,
+    whole_rows: tuple[bool, bool] = (False, False),
 ) -> ReconResult:
     """Reconcile into ``out_dir/results.parquet`` and ``summary.json`` with bounded memory.
 
     Inputs larger than ``rows_per_partition`` are hash-partitioned on disk and reconciled one
     partition at a time. Nothing appears in ``out_dir`` unless the whole run succeeds.
+    ``whole_rows``: per side, parse every field of every row (CSV sources; see side_query).
     """
     started = time.perf_counter()
     out = check_out_dir(out_dir)
     _mkdir(out)
     plan = _plan(spec, left, right, sources)
     queries = (
-        side_query(left, plan, "left", sources[0]),
-        side_query(right, plan, "right", sources[1]),
+        side_query(left, plan, "left", sources[0], whole_rows=whole_rows[0]),
+        side_query(right, plan, "right", sources[1], whole_rows=whole_rows[1]),
     )
     partitions = partition_count(count_rows(queries[0]), count_rows(queries[1]), rows_per_partition)
     with tempfile.TemporaryDirectory(dir=out, prefix=".recon-work-") as work:
@@ -152,9 +160,13 @@ def compare_files(
                 sources=(str(paths["left"]), str(paths["right"])),
                 inputs=_inputs(paths, {}),
                 rows_per_partition=rows_per_partition,
+                whole_rows=(
+                    file_format(paths["left"]) == "csv",
+                    file_format(paths["right"]) == "csv",
+                ),
             )
         except InputFileError as exc:
-            _locate_encoding_error(exc, paths, (left_options, right_options))
+            _locate_read_error(exc, paths, (left_options, right_options))
             raise
         for side, info in _inputs(paths, digests).items():
             result.summary["inputs"][side].update(info)
@@ -250,15 +262,15 @@ def _schema(frame: pl.LazyFrame, source: str) -> pl.Schema:
         raise InputFileError(source, f"cannot read: {str(exc).splitlines()[0]}") from None
 
 
-def _locate_encoding_error(
+def _locate_read_error(
     exc: InputFileError, paths: dict[str, Path], options: tuple[ReadOptions, ReadOptions]
 ) -> None:
-    """polars only says 'invalid utf-8': find the byte, row and a hint ourselves."""
-    if "utf-8" not in exc.reason.lower():
-        return
+    """polars' CSV errors say neither row nor byte: find them ourselves, for the file at fault."""
     for path, opts in zip(paths.values(), options, strict=True):
-        if str(path) == exc.path and file_format(path) == "csv" and opts.encoding is None:
-            check_utf8(path, opts.encoding_option)
+        if str(path) == exc.path and file_format(path) == "csv":
+            located = locate_csv_error(path, opts, exc.reason)
+            if located is not None:
+                raise located from None
 
 
 __all__ = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import os
 from collections.abc import Sequence
@@ -124,7 +125,14 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
         schema = frame.collect_schema()
     except pl.exceptions.ComputeError as exc:
         raise InputFileError(str(path), f"not a readable CSV: {_first_line(exc)}") from None
-    if not options.allow_empty and frame.head(1).collect().height == 0:
+    try:
+        empty = frame.head(1).collect().height == 0
+    except pl.exceptions.PolarsError as exc:
+        located = locate_csv_error(path, options, str(exc))
+        raise located or InputFileError(
+            str(path), f"not a readable CSV: {_first_line(exc)}"
+        ) from None
+    if empty and not options.allow_empty:
         raise InputFileError(
             str(path),
             f"has a header ({', '.join(schema.names()[:5])}) but no data rows",
@@ -175,6 +183,33 @@ def check_utf8(path: Path, option: str = "encoding") -> None:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _encoding_error(path, data, "utf-8", exc, option) from None
+
+
+def locate_csv_error(path: Path, options: ReadOptions, reason: str) -> InputFileError | None:
+    """Turn polars' 'invalid utf-8' or 'more fields than defined' into a located error.
+
+    Runs only after a read failed, so it may read the whole file with the csv module.
+    """
+    lowered = reason.lower()
+    if "utf-8" in lowered and options.encoding is None:
+        check_utf8(path, options.encoding_option)
+    if "more fields" not in lowered:
+        return None
+    encoding = options.encoding or "utf-8-sig"
+    with path.open(encoding=encoding, newline="") as handle:
+        delimiter = options.delimiter or _sniff_delimiter(handle.readline())
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=delimiter)
+        width = len(next(reader, []))
+        for row, fields in enumerate(reader, start=1):
+            if len(fields) > width:
+                return InputFileError(
+                    str(path),
+                    f"has {len(fields)} fields where the header has {width}",
+                    row=row,
+                    hint=f"quote values that contain `{delimiter}`, or name the delimiter",
+                )
+    return None
 
 
 def _sniff_delimiter(first_line: str) -> str:
