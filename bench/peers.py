@@ -22,6 +22,15 @@ STRING_FIELDS = ("name", "category")
 CSV_TYPES = {"id": "VARCHAR", "amount": "DOUBLE", "name": "VARCHAR", "category": "VARCHAR"}
 
 
+# the same comparison for both datacompy paths: join on id, amount within the tolerance
+DATACOMPY_ARGS = {
+    "join_columns": KEY,
+    "abs_tol": {"amount": ABS_TOL},
+    "df1_name": "left",
+    "df2_name": "right",
+}
+
+
 def is_csv(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
@@ -140,10 +149,7 @@ def run_datacompy(left: Path, right: Path, out: Path) -> None:
     compare = PolarsCompare(
         read(left),
         read(right),
-        join_columns=KEY,
-        abs_tol={"amount": ABS_TOL},
-        df1_name="left",
-        df2_name="right",
+        **DATACOMPY_ARGS,
     )
     flags = [f"{c}_match" for c in ("amount", *STRING_FIELDS)]
     status = (
@@ -171,10 +177,7 @@ def run_datacompy_pandas(left: Path, right: Path, out: Path) -> None:
     compare = PandasCompare(
         read(left),
         read(right),
-        join_columns=KEY,
-        abs_tol={"amount": ABS_TOL},
-        df1_name="left",
-        df2_name="right",
+        **DATACOMPY_ARGS,
     )
     flags = [f"{c}_match" for c in ("amount", *STRING_FIELDS)]
     rows = compare.intersect_rows
