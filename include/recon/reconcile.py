@@ -30,7 +30,7 @@ from recon.readers.tables import (
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import ReconSpec
 from recon.summary import summarize
-from recon.writer import WRITE_OPTIONS, write_results
+from recon.writer import write_results
 
 HASH_CHUNK = 4 * 1024 * 1024
 DEFAULT_REPORTS = ("html", "csv", "xlsx", "json")
@@ -179,23 +179,6 @@ def compare_files(
     return result
 
 
-def write_outputs(
-    result: ReconResult, out_dir: str | os.PathLike[str], *, reports: Iterable[str] = ()
-) -> dict[str, Path]:
-    """Write an in-memory result's results.parquet, summary.json and reports to ``out_dir``."""
-    out = check_out_dir(out_dir)
-    _mkdir(out)
-    result.results.write_parquet(out / f".{RESULTS_FILE}.tmp", **WRITE_OPTIONS)
-    (out / f".{RESULTS_FILE}.tmp").replace(out / RESULTS_FILE)
-    written = {"results": out / RESULTS_FILE, "summary": _write_summary(out, result.summary)}
-    formats = list(reports)
-    if formats:
-        from recon.reports import write_reports
-
-        written.update(write_reports(result.scan(), result.summary, out, formats))
-    return written
-
-
 def check_out_dir(out_dir: str | os.PathLike[str]) -> Path:
     """Refuse an output path that cannot be a folder before any work is done."""
     out = Path(out_dir)
@@ -279,5 +262,4 @@ __all__ = [
     "compare_files",
     "reconcile",
     "reconcile_to_dir",
-    "write_outputs",
 ]

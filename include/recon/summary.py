@@ -13,7 +13,6 @@ from recon.errors import RowConservationError
 from recon.result import BREAK_STATUSES, MATCHED, STATUSES
 from recon.spec import ReconSpec
 
-RISK_LEVELS = ("LOW", "MEDIUM", "HIGH")
 # money sums are rounded so that float noise (and the order partitions are summed in) never
 # shows: 6 places keep units of 4 decimals and fractions of a cent exact
 MONEY_DECIMALS = 6

@@ -247,8 +247,7 @@ def test_missing_out_argument(capsys: pytest.CaptureFixture[str], files: dict[st
 def test_out_that_is_a_file_is_bad_input(
     capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:
-    """Core bug: `--out` naming an existing file ends in a FileExistsError traceback (exit 1)
-    from write_outputs' mkdir, after the whole reconciliation has run."""
+    """`--out` naming an existing file is refused before any work, not with a traceback."""
     files["out"].write_text("not a folder", encoding="utf-8")
     line = assert_bad_input(run(capsys, *compare_args(files)), str(files["out"]))
     assert "folder" in line or "directory" in line

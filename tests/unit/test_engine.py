@@ -418,3 +418,13 @@ def test_results_are_deterministic() -> None:
     first = run(left, right, compare={"v": {}}).sort("id")
     second = run(left, right, compare={"v": {}}).sort("id")
     assert_frame_equal(first, second)
+
+
+@pytest.mark.parametrize("fields", [3, 13], ids=["bitmask", "more-fields-than-the-bitmask"])
+def test_mismatched_fields_lists_exactly_the_differing_fields(fields: int) -> None:
+    names = [f"f{i:02d}" for i in range(fields)]
+    left = {"id": ["a", "b"], **{n: ["x", "x"] for n in names}}
+    right = {"id": ["a", "b"], **{n: ["x", "y" if i % 2 else "x"] for i, n in enumerate(names)}}
+    out = run(left, right, compare=names).sort("id")
+    assert out["mismatched_fields"].to_list() == [[], names[1::2]]
+    assert out["status"].to_list() == ["matched", "mismatched"]
