@@ -197,9 +197,8 @@ def test_wrong_encoding_read_with_the_right_encoding_succeeds(
 def test_encoding_hint_names_the_side_so_the_other_file_is_not_misread(
     capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:
-    """Core bug: the hint says `--encoding cp1252`, which re-reads the *other* (UTF-8) file as
-    cp1252 too and silently turns `CAFÉ` into `CAFÃ‰`, a false mismatch. It should name the
-    side's own option (`--left-encoding cp1252`)."""
+    """The hint names the side's own option: `--encoding cp1252` would re-read the *other*
+    (UTF-8) file as cp1252 too and silently turn `CAFÉ` into `CAFÃ‰`, a false mismatch."""
     files["left"].write_bytes(LEFT.encode("cp1252"))  # books.csv stays UTF-8 with `CAFÉ`
     line = assert_bad_input(run(capsys, *compare_args(files)), "bank.csv")
     assert "--left-encoding cp1252" in line
@@ -314,8 +313,8 @@ def test_parquet_input(capsys: pytest.CaptureFixture[str], files: dict[str, Path
 def test_xlsx_date_cells_compare_with_parquet_dates(
     capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:
-    """Core bug: real Excel date cells are read as text `2026-11-21 00:00:00`, which no
-    default date format accepts, so every row of the workbook becomes `invalid`."""
+    """Real Excel date cells arrive as text `2026-11-21 00:00:00`; the default date formats
+    read them, so they compare with Parquet dates instead of every row becoming `invalid`."""
     days = [dt.date(2026, 11, 21), dt.date(2026, 11, 22)]
     frame = pl.DataFrame({"id": ["1", "2"], "amount": [10.0, 20.5], "day": days})
     frame.write_excel(files["left"].with_suffix(".xlsx"))
