@@ -145,10 +145,12 @@ def compare_files(
     """Read both files, reconcile, and write results.parquet, summary.json and the reports."""
     paths = {"left": Path(left), "right": Path(right)}
     check_out_dir(out_dir)
-    frames = {
-        "left": scan_table(paths["left"], left_options),
-        "right": scan_table(paths["right"], right_options),
-    }
+    with ThreadPoolExecutor(max_workers=2) as pool:  # opening checks CSV shape: both at once
+        opening = {
+            "left": pool.submit(scan_table, paths["left"], left_options),
+            "right": pool.submit(scan_table, paths["right"], right_options),
+        }
+        frames = {side: future.result() for side, future in opening.items()}
     with ThreadPoolExecutor(max_workers=2) as pool:  # checksums overlap the reconciliation
         digests = {side: pool.submit(file_digest, path) for side, path in paths.items()}
         try:

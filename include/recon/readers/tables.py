@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from recon.errors import InputFileError
+from recon.readers.csv_shape import check_field_counts
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 FORMATS = {
@@ -110,10 +111,11 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
             row=0,
             hint="every column needs a name in the first line",
         )
-    if encoding in _UTF8:
-        source: Path | io.BytesIO = path
-    else:  # polars reads only UTF-8: transcode once, in memory
-        source = io.BytesIO(_transcode(path, encoding, options.encoding_option))
+    transcoded: bytes | None = None
+    if encoding not in _UTF8:  # polars reads only UTF-8: transcode once, in memory
+        transcoded = _transcode(path, encoding, options.encoding_option)
+    check_field_counts(path, transcoded, delimiter)
+    source: Path | io.BytesIO = path if transcoded is None else io.BytesIO(transcoded)
     frame = pl.scan_csv(
         source,
         separator=delimiter,
