@@ -41,7 +41,7 @@ demo: $(STAMP)  ## generate a sample pair, reconcile it, print the summary and r
 lint: $(STAMP)  ## ruff (with the AIR rules) and mypy on include/ and plugins/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy include/recon $(wildcard plugins/recon_airflow)
+	$(VENV)/bin/mypy include/recon include/embedded $(wildcard plugins/recon_airflow)
 
 bench: $(STAMP)  ## benchmarks against DuckDB, polars, pandas, datacompy (1M and 10M rows)
 	$(PY) bench/run.py --sizes 1000000 10000000

@@ -1,0 +1,101 @@
+"""What every embedded service shares: free ports, readiness waits, connection env vars."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+LOOPBACK = "127.0.0.1"
+
+
+class ServiceError(RuntimeError):
+    """A local server did not start, or stopped: the message says which and why."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(
+    port: int, *, host: str = LOOPBACK, timeout: float = 30.0, what: str = ""
+) -> None:
+    """Return once ``host:port`` accepts TCP connections; ServiceError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise ServiceError(f"{what or 'server'} did not listen on {host}:{port} within {timeout:.0f} s")
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise ServiceError(f"{what} not ready within {timeout:.0f} s")
+
+
+@dataclass(frozen=True)
+class AirflowConnection:
+    """An Airflow connection as the ``AIRFLOW_CONN_<ID>`` JSON form takes it."""
+
+    conn_id: str
+    conn_type: str
+    host: str | None = None
+    port: int | None = None
+    login: str | None = None
+    password: str | None = None
+    schema: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def env_name(self) -> str:
+        return f"AIRFLOW_CONN_{self.conn_id.upper()}"
+
+    def env_value(self) -> str:
+        body: dict[str, Any] = {
+            "conn_type": self.conn_type,
+            **{
+                k: v
+                for k, v in (
+                    ("host", self.host),
+                    ("port", self.port),
+                    ("login", self.login),
+                    ("password", self.password),
+                    ("schema", self.schema),
+                )
+                if v is not None
+            },
+        }
+        if self.extra:
+            body["extra"] = dict(self.extra)
+        return json.dumps(body)
+
+
+class Service(Protocol):
+    """A running server: its Airflow connections, and how to stop it."""
+
+    def connections(self) -> list[AirflowConnection]: ...
+
+    def stop(self) -> None: ...
+
+
+def connection_env(*services: Service) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` variables for every connection of the given services."""
+    return {c.env_name(): c.env_value() for s in services for c in s.connections()}
+
+
+def external(variable: str) -> str | None:
+    """The URL of an external server to use instead of starting one, if the env var is set."""
+    value = os.environ.get(variable, "").strip()
+    return value or None
