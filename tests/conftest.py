@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 
@@ -20,3 +21,10 @@ def payments_pair(tmp_path_factory: pytest.TempPathFactory) -> SamplePair:
 # so tests never touch ~/airflow and start from a clean configuration.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="recon-airflow-home-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+# session fixtures that start real servers (see include/embedded)
+pytest_plugins = [
+    name
+    for name in ("embedded.fixtures_db", "embedded.fixtures_net")
+    if importlib.util.find_spec(name) is not None
+]
