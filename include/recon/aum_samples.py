@@ -284,7 +284,7 @@ def _ledger(rng: np.random.Generator, book: pl.DataFrame, business_date: dt.date
 
 
 def _txns(
-    keys: pl.DataFrame, types: np.ndarray, units: np.ndarray, dates: np.ndarray
+    keys: pl.DataFrame, types: np.ndarray, units: np.ndarray, dates: np.ndarray | np.datetime64
 ) -> pl.DataFrame:
     return keys.with_columns(
         pl.Series("txn_type", types.astype(str)),
