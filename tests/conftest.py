@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import tempfile
 
@@ -23,8 +22,4 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="recon-airflow-hom
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 # session fixtures that start real servers (see include/embedded)
-pytest_plugins = [
-    name
-    for name in ("embedded.fixtures_db", "embedded.fixtures_net")
-    if importlib.util.find_spec(name) is not None
-]
+pytest_plugins = ["embedded.fixtures_db", "embedded.fixtures_net"]
