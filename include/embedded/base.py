@@ -8,7 +8,8 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 LOOPBACK = "127.0.0.1"
 
@@ -80,6 +81,27 @@ class AirflowConnection:
         if self.extra:
             body["extra"] = dict(self.extra)
         return json.dumps(body)
+
+
+class Managed:
+    """``with Server() as s:`` starts on enter and stops on exit, for every embedded server."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 class Service(Protocol):

@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -35,6 +34,7 @@ from pymongo.uri_parser import parse_uri
 from embedded.base import (
     LOOPBACK,
     AirflowConnection,
+    Managed,
     ServiceError,
     external,
     free_port,
@@ -69,7 +69,7 @@ def _log_tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.strip().splitlines()[-lines:]) or "(empty server log)"
 
 
-class EmbeddedMongo:
+class EmbeddedMongo(Managed):
     """A MongoDB-wire server (or a database on an external one) for one test session or demo."""
 
     def __init__(self, *, start_timeout: float = 30.0) -> None:
@@ -90,17 +90,6 @@ class EmbeddedMongo:
         self._running = False
 
     # lifecycle -------------------------------------------------------------------------
-
-    def __enter__(self) -> EmbeddedMongo:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def is_external(self) -> bool:

@@ -26,7 +26,6 @@ import stat
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -34,7 +33,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from embedded.base import LOOPBACK, AirflowConnection, ServiceError, external, free_port
+from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError, external, free_port
 
 URL_VARIABLE = "RECON_TEST_POSTGRES_URL"
 CONN_ID = "recon_postgres"
@@ -85,7 +84,7 @@ def _traversable_by_others(folder: Path) -> bool:
     )
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(Managed):
     """A Postgres server (or a database on an external one) for one test session or demo."""
 
     def __init__(self, *, start_timeout: float = 30.0) -> None:
@@ -101,17 +100,6 @@ class EmbeddedPostgres:
         self._running = False
 
     # lifecycle -------------------------------------------------------------------------
-
-    def __enter__(self) -> EmbeddedPostgres:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def is_external(self) -> bool:

@@ -7,11 +7,10 @@ external S3-compatible server (MinIO, ...) instead.
 from __future__ import annotations
 
 import urllib.request
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from embedded.base import LOOPBACK, AirflowConnection, ServiceError, external
+from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError, external
 
 ENDPOINT_VARIABLE = "RECON_TEST_S3_ENDPOINT"
 DEFAULT_BUCKET = "recon-staging"
@@ -21,7 +20,7 @@ DUMMY_ACCESS_KEY = "recon-test-access-key"
 DUMMY_SECRET_KEY = "recon-test-secret-key"
 
 
-class EmbeddedS3:
+class EmbeddedS3(Managed):
     """moto's S3 on a free loopback port, with ``recon-staging`` created (and re-created)."""
 
     def __init__(self, bucket: str = DEFAULT_BUCKET) -> None:
@@ -51,17 +50,6 @@ class EmbeddedS3:
         if self._server is not None:
             self._server.stop()
             self._server = None
-
-    def __enter__(self) -> EmbeddedS3:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def connections(self) -> list[AirflowConnection]:
         """``recon_s3``: the amazon provider reads ``endpoint_url`` and ``region_name`` from extra."""

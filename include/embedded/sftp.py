@@ -19,13 +19,12 @@ import stat
 import tempfile
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import asyncssh
 
-from embedded.base import LOOPBACK, AirflowConnection, ServiceError, external
+from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError, external
 
 URL_VARIABLE = "RECON_TEST_SFTP_URL"
 HOST_KEY_VARIABLE = "RECON_TEST_SFTP_HOST_KEY"
@@ -83,7 +82,7 @@ class _Gate(asyncssh.SSHServer):
         )
 
 
-class EmbeddedSftp:
+class EmbeddedSftp(Managed):
     """An asyncssh SFTP server on a free loopback port, rooted at a temporary folder."""
 
     def __init__(self) -> None:
@@ -192,17 +191,6 @@ class EmbeddedSftp:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = self._root = self._key_file = None
-
-    def __enter__(self) -> EmbeddedSftp:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # connections ---------------------------------------------------------------------------
 

@@ -11,10 +11,9 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
-from embedded.base import LOOPBACK, AirflowConnection, ServiceError
+from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError
 
 WEBHOOK_PATH = "/services/T000/B000/XXXX"
 
@@ -72,7 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the recorder keeps requests; stderr lines would only clutter test output
 
 
-class EmbeddedSlackWebhook:
+class EmbeddedSlackWebhook(Managed):
     """An HTTP recorder on a free loopback port standing in for Slack's incoming webhook."""
 
     def __init__(self) -> None:
@@ -107,17 +106,6 @@ class EmbeddedSlackWebhook:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-
-    def __enter__(self) -> EmbeddedSlackWebhook:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def connections(self) -> list[AirflowConnection]:
         """``recon_slack``: the password is the whole webhook URL."""

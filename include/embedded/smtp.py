@@ -10,14 +10,13 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
-from types import TracebackType
 from typing import Any, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from embedded.base import LOOPBACK, AirflowConnection, ServiceError, free_port
+from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError, free_port
 
 USER = "recon"
 FROM_EMAIL = "recon@example.test"
@@ -103,7 +102,7 @@ class _Authenticator:
         return AuthResult(success=ok, handled=False)
 
 
-class EmbeddedSmtp:
+class EmbeddedSmtp(Managed):
     """aiosmtpd on a free loopback port: AUTH LOGIN/PLAIN required, no TLS, messages kept."""
 
     def __init__(self) -> None:
@@ -140,17 +139,6 @@ class EmbeddedSmtp:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
-
-    def __enter__(self) -> EmbeddedSmtp:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def connections(self) -> list[AirflowConnection]:
         """``recon_smtp``: plain SMTP with AUTH, no STARTTLS, no SSL, one attempt per send."""
