@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +19,7 @@ import polars as pl
 from recon.errors import InputFileError, ReconError
 from recon.matching import match
 from recon.partitions import count_rows, partition_count, partitioned_sides
-from recon.prepare import Plan, Prepared, finish, make_plan, prepare, side_query
+from recon.prepare import Plan, Prepared, finish, make_plan, prepare, read_error, side_query
 from recon.readers.tables import (
     DEFAULT_READ,
     ReadOptions,
@@ -33,6 +33,7 @@ from recon.summary import summarize
 from recon.writer import write_results
 
 HASH_CHUNK = 4 * 1024 * 1024
+Inputs = dict[str, dict[str, Any]]  # side -> what summary.json records of that input
 DEFAULT_REPORTS = ("html", "csv", "xlsx", "json")
 
 
@@ -84,7 +85,7 @@ def reconcile_to_dir(
     out_dir: str | os.PathLike[str],
     *,
     sources: tuple[str, str] = ("left", "right"),
-    inputs: dict[str, dict[str, Any]] | None = None,
+    inputs: Inputs | Callable[[], Inputs] | None = None,
     rows_per_partition: int | None = None,
     whole_rows: tuple[bool, bool] = (False, False),
 ) -> ReconResult:
@@ -93,6 +94,8 @@ def reconcile_to_dir(
     Inputs larger than ``rows_per_partition`` are hash-partitioned on disk and reconciled one
     partition at a time. Nothing appears in ``out_dir`` unless the whole run succeeds.
     ``whole_rows``: per side, parse every field of every row (CSV sources; see side_query).
+    ``inputs``: what summary.json says of each input, or a callable asked for it once the
+    results are written (so checksums computed meanwhile make it into the one summary write).
     """
     started = time.perf_counter()
     out = check_out_dir(out_dir)
@@ -123,7 +126,8 @@ def reconcile_to_dir(
                 yield match(prepared_left, prepared_right, plan)
 
         write_results(chunks(), staged)
-        summary = summarize(pl.scan_parquet(staged), spec, input_rows=rows, inputs=inputs)
+        described = inputs() if callable(inputs) else inputs
+        summary = summarize(pl.scan_parquet(staged), spec, input_rows=rows, inputs=described)
         summary["partitions"] = partitions
         _stamp(summary, started)
         staged.replace(out / RESULTS_FILE)
@@ -145,13 +149,11 @@ def compare_files(
     """Read both files, reconcile, and write results.parquet, summary.json and the reports."""
     paths = {"left": Path(left), "right": Path(right)}
     check_out_dir(out_dir)
-    with ThreadPoolExecutor(max_workers=2) as pool:  # opening checks CSV shape: both at once
-        opening = {
-            "left": pool.submit(scan_table, paths["left"], left_options),
-            "right": pool.submit(scan_table, paths["right"], right_options),
-        }
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # opening checks each CSV's shape: both at once; then checksums overlap the run
+        opening = {side: pool.submit(scan_table, paths[side], opts) for side, opts in
+                   (("left", left_options), ("right", right_options))}  # fmt: skip
         frames = {side: future.result() for side, future in opening.items()}
-    with ThreadPoolExecutor(max_workers=2) as pool:  # checksums overlap the reconciliation
         digests = {side: pool.submit(file_digest, path) for side, path in paths.items()}
         try:
             result = reconcile_to_dir(
@@ -160,7 +162,7 @@ def compare_files(
                 spec,
                 out_dir,
                 sources=(str(paths["left"]), str(paths["right"])),
-                inputs=_inputs(paths, {}),
+                inputs=lambda: _inputs(paths, digests),
                 rows_per_partition=rows_per_partition,
                 whole_rows=(
                     file_format(paths["left"]) == "csv",
@@ -170,9 +172,6 @@ def compare_files(
         except InputFileError as exc:
             _locate_read_error(exc, paths, (left_options, right_options))
             raise
-        for side, info in _inputs(paths, digests).items():
-            result.summary["inputs"][side].update(info)
-    _write_summary(Path(out_dir), result.summary)
     formats = list(reports)
     if formats:
         from recon.reports import write_reports
@@ -214,13 +213,9 @@ def _stamp(summary: dict[str, Any], started: float) -> dict[str, Any]:
     return summary
 
 
-def _inputs(paths: dict[str, Path], digests: dict[str, Future[str]]) -> dict[str, dict[str, Any]]:
+def _inputs(paths: dict[str, Path], digests: dict[str, Future[str]]) -> Inputs:
     return {
-        side: {
-            "path": str(path),
-            "format": file_format(path),
-            **({"sha256": digests[side].result()} if side in digests else {}),
-        }
+        side: {"path": str(path), "format": file_format(path), "sha256": digests[side].result()}
         for side, path in paths.items()
     }
 
@@ -244,7 +239,7 @@ def _schema(frame: pl.LazyFrame, source: str) -> pl.Schema:
     try:
         return frame.collect_schema()
     except pl.exceptions.PolarsError as exc:
-        raise InputFileError(source, f"cannot read: {str(exc).splitlines()[0]}") from None
+        raise read_error(source, exc) from None
 
 
 def _locate_read_error(

@@ -306,7 +306,7 @@ def _problem(err: Mapping[str, Any], data: Any, source: str, node: yaml.Node | N
     message = str(err["msg"]).removeprefix("Value error, ")
     hint = None
     if err["type"] == "extra_forbidden" and loc:
-        allowed = _allowed_names(loc[:-1], data)
+        allowed = _allowed_names(loc[:-1])
         name = str(loc[-1])
         hint = did_you_mean(name, allowed) or (
             f"allowed: {', '.join(allowed)}" if allowed else None
@@ -340,7 +340,7 @@ def _yaml_loc(loc: Sequence[Any], data: Any) -> list[Any]:
     return out
 
 
-def _allowed_names(loc: Sequence[Any], data: Any) -> list[str]:
+def _allowed_names(loc: Sequence[Any]) -> list[str]:
     model = _model_at(loc)
     if model is None:
         return []

@@ -105,3 +105,21 @@ def test_a_failed_run_leaves_earlier_results_intact(
         )
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     assert after == before  # same files, same bytes, no work folder left behind
+
+
+def test_summary_records_each_input_with_its_checksum(
+    payments_pair: SamplePair, tmp_path: Path
+) -> None:
+    import hashlib
+    import json
+
+    spec = load_spec(payments_pair.spec)
+    out = tmp_path / "out"
+    compare_files(spec, payments_pair.left, payments_pair.right, out, reports=())
+    written = json.loads((out / "summary.json").read_text())
+    for side, path in (("left", payments_pair.left), ("right", payments_pair.right)):
+        recorded = written["inputs"][side]
+        assert recorded["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert recorded["path"] == str(path) and recorded["rows"] > 0
+    assert written["inputs"]["left"]["format"] == "csv"
+    assert written["inputs"]["right"]["format"] == "parquet"
