@@ -39,7 +39,7 @@ def plan_fields(
             right=spec.column(name, "right"),
             kind=_kind(
                 rule,
-                spec.normalize.get(name, ()),
+                spec.normalize_steps(name),
                 left_schema.get(spec.column(name, "left")),
                 right_schema.get(spec.column(name, "right")),
             ),

@@ -21,7 +21,7 @@ from recon.normalize import (
     plain_number,
     text_rules,
 )
-from recon.spec import AggregateSide, NormalizeStep, ReconSpec
+from recon.spec import SIMPLE_RULES, AggregateSide, NormalizeStep, ReconSpec
 
 SIDES = ("left", "right")
 ROW = "__row"  # 1-based input row number (data rows, header excluded)
@@ -106,8 +106,7 @@ def _missing(spec: ReconSpec, side: str, schema: pl.Schema, source: str) -> list
 
 
 def _text_normalized(spec: ReconSpec, name: str, column: str) -> bool:
-    steps = spec.normalize.get(name) or spec.normalize.get(column) or ()
-    return any(s.rule in ("strip", "upper", "lower", "collapse_spaces") for s in steps)
+    return any(step.rule in SIMPLE_RULES for step in spec.normalize_steps(name, column))
 
 
 def _parsed_dtype(field: FieldPlan, dtype: pl.DataType) -> pl.DataType:
@@ -172,7 +171,7 @@ def side_query(
     sum_columns = set(agg.sum) if agg else set()
     for column in columns:
         name = canonical.get(column, column)
-        steps = spec.normalize.get(name) or spec.normalize.get(column) or ()
+        steps = spec.normalize_steps(name, column)
         raw = pl.col(column)
         dtype = schema[column]
         value = text_rules(raw, steps) if dtype == pl.String else raw

@@ -248,9 +248,7 @@ def _locate_read_error(
     """polars' CSV errors say neither row nor byte: find them ourselves, for the file at fault."""
     for path, opts in zip(paths.values(), options, strict=True):
         if str(path) == exc.path and file_format(path) == "csv":
-            located = locate_csv_error(path, opts, exc.reason)
-            if located is not None:
-                raise located from None
+            locate_csv_error(path, opts, exc.reason)
 
 
 __all__ = [

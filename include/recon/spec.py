@@ -205,6 +205,10 @@ class ReconSpec(_Model):
             return str(getattr(rule, side))
         return field
 
+    def normalize_steps(self, name: str, column: str | None = None) -> tuple[NormalizeStep, ...]:
+        """The rules for a field (by its name, else by its input column's name)."""
+        return self.normalize.get(name) or (self.normalize.get(column) if column else None) or ()
+
     def label(self, side: str) -> str:
         return str(getattr(self, side).label)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import os
 from collections.abc import Sequence
@@ -130,10 +129,8 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
     try:
         empty = frame.head(1).collect().height == 0
     except pl.exceptions.PolarsError as exc:
-        located = locate_csv_error(path, options, str(exc))
-        raise located or InputFileError(
-            str(path), f"not a readable CSV: {_first_line(exc)}"
-        ) from None
+        locate_csv_error(path, options, str(exc))
+        raise InputFileError(str(path), f"not a readable CSV: {_first_line(exc)}") from None
     if empty and not options.allow_empty:
         raise InputFileError(
             str(path),
@@ -187,31 +184,14 @@ def check_utf8(path: Path, option: str = "encoding") -> None:
         raise _encoding_error(path, data, "utf-8", exc, option) from None
 
 
-def locate_csv_error(path: Path, options: ReadOptions, reason: str) -> InputFileError | None:
-    """Turn polars' 'invalid utf-8' or 'more fields than defined' into a located error.
+def locate_csv_error(path: Path, options: ReadOptions, reason: str) -> None:
+    """polars only says 'invalid utf-8': raise the located error (byte, row, hint) instead.
 
-    Runs only after a read failed, so it may read the whole file with the csv module.
+    (A row with the wrong number of fields never gets this far: csv_shape checks every CSV
+    when it is opened.)
     """
-    lowered = reason.lower()
-    if "utf-8" in lowered and options.encoding is None:
+    if "utf-8" in reason.lower() and options.encoding is None:
         check_utf8(path, options.encoding_option)
-    if "more fields" not in lowered:
-        return None
-    encoding = options.encoding or "utf-8-sig"
-    with path.open(encoding=encoding, newline="") as handle:
-        delimiter = options.delimiter or _sniff_delimiter(handle.readline())
-        handle.seek(0)
-        reader = csv.reader(handle, delimiter=delimiter)
-        width = len(next(reader, []))
-        for row, fields in enumerate(reader, start=1):
-            if len(fields) > width:
-                return InputFileError(
-                    str(path),
-                    f"has {len(fields)} fields where the header has {width}",
-                    row=row,
-                    hint=f"quote values that contain `{delimiter}`, or name the delimiter",
-                )
-    return None
 
 
 def _sniff_delimiter(first_line: str) -> str:
