@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 DEMO_DIR   ?= demo-output
 
-.PHONY: help env test demo lint bench bench-quick lock clean
+.PHONY: help env test demo airflow lint bench bench-quick lock clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -35,13 +35,16 @@ env: $(STAMP)  ## create or update .venv from uv.lock (bytecode compiled)
 test: $(STAMP)  ## run the whole test suite
 	$(VENV)/bin/pytest
 
-demo: $(STAMP)  ## generate a sample pair, reconcile it, print the summary and report paths
-	$(PY) -m recon.demo --out $(DEMO_DIR)
+demo: $(STAMP)  ## the core on a sample pair, then aum_recon on Airflow against local servers
+	PYTHONPATH=include:plugins $(PY) -m recon_local.demo --out $(DEMO_DIR)
+
+airflow: $(STAMP)  ## Airflow UI (admin/admin on :8080) wired to local servers, seeded; Ctrl-C stops
+	PYTHONPATH=include:plugins $(PY) -m recon_local.airflow
 
 lint: $(STAMP)  ## ruff (with the AIR rules) and mypy on include/ and plugins/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy include/recon include/embedded $(wildcard plugins/recon_airflow)
+	$(VENV)/bin/mypy include/recon include/embedded include/recon_local plugins/recon_airflow
 
 bench: $(STAMP)  ## benchmarks against DuckDB, polars, pandas, datacompy (1M and 10M rows)
 	$(PY) bench/run.py --sizes 1000000 10000000
@@ -54,4 +57,4 @@ lock: | $(UV)  ## re-resolve uv.lock and regenerate the pinned requirements.txt
 	$(UV) export --frozen --no-dev --no-emit-project --format requirements-txt -o requirements.txt --quiet
 
 clean:  ## remove environments and generated output
-	rm -rf $(VENV) $(TOOLS) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(DEMO_DIR) .airflow-local .pytest_cache .mypy_cache .ruff_cache

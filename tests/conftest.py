@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
+from embedded.airflow_settings import airflow_settings
 from recon.samples import SamplePair, generate_payments_pair
 
 
@@ -16,10 +18,20 @@ def payments_pair(tmp_path_factory: pytest.TempPathFactory) -> SamplePair:
     return generate_payments_pair(tmp_path_factory.mktemp("payments"), rows=400, seed=3)
 
 
-# Airflow reads its home at import: point it at a throwaway folder before any test imports it,
-# so tests never touch ~/airflow and start from a clean configuration.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="recon-airflow-home-"))
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# Airflow reads its settings at import: point AIRFLOW_HOME at a throwaway folder before any test
+# imports it (always: the session resets the metadata DB, which must never be a real one), with
+# the same dags/plugins folders and settings the demo and `make airflow` use.
+# RECON_TEST_AIRFLOW_DB_URL: a scratch Postgres database for the metadata instead of SQLite.
+os.environ.update(
+    airflow_settings(
+        Path(tempfile.mkdtemp(prefix="recon-airflow-home-")),
+        db_url=os.environ.get("RECON_TEST_AIRFLOW_DB_URL", "").strip() or None,
+    )
+)
 
 # session fixtures that start real servers (see include/embedded)
-pytest_plugins = ["embedded.fixtures_db", "embedded.fixtures_net"]
+pytest_plugins = [
+    "embedded.fixtures_db",
+    "embedded.fixtures_net",
+    "embedded.fixtures_airflow",
+]

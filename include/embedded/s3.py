@@ -14,6 +14,7 @@ from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError, ex
 
 ENDPOINT_VARIABLE = "RECON_TEST_S3_ENDPOINT"
 DEFAULT_BUCKET = "recon-staging"
+REPORTS_BUCKET = "recon-reports"  # where pipelines archive reports (config/pipelines/*.yaml)
 REGION = "us-east-1"
 # moto accepts any key pair; these only have to look like keys
 DUMMY_ACCESS_KEY = "recon-test-access-key"
@@ -21,10 +22,11 @@ DUMMY_SECRET_KEY = "recon-test-secret-key"
 
 
 class EmbeddedS3(Managed):
-    """moto's S3 on a free loopback port, with ``recon-staging`` created (and re-created)."""
+    """moto's S3 on a free loopback port, with ``recon-staging`` and ``recon-reports`` created (and re-created)."""
 
-    def __init__(self, bucket: str = DEFAULT_BUCKET) -> None:
+    def __init__(self, bucket: str = DEFAULT_BUCKET, *extra_buckets: str) -> None:
         self.bucket = bucket
+        self.buckets = (bucket, *(extra_buckets or (REPORTS_BUCKET,)))
         self.endpoint_url = ""
         self.access_key = DUMMY_ACCESS_KEY
         self.secret_key = DUMMY_SECRET_KEY
@@ -91,15 +93,17 @@ class EmbeddedS3(Managed):
     def _ensure_bucket(self) -> None:
         client = self.client()
         existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
-        if self.bucket not in existing:
-            client.create_bucket(Bucket=self.bucket)
+        for bucket in self.buckets:
+            if bucket not in existing:
+                client.create_bucket(Bucket=bucket)
 
     def _empty_bucket(self) -> None:
         client = self.client()
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
+        for bucket in self.buckets:
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys:
+                    client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
 
     def _use_external(self, url: str) -> None:
         parts = urlsplit(url)

@@ -131,7 +131,7 @@ def reconcile_to_dir(
         summary["partitions"] = partitions
         _stamp(summary, started)
         staged.replace(out / RESULTS_FILE)
-    _write_summary(out, summary)
+    write_summary(out, summary)
     return ReconResult(summary, path=out / RESULTS_FILE)
 
 
@@ -220,7 +220,7 @@ def _inputs(paths: dict[str, Path], digests: dict[str, Future[str]]) -> Inputs:
     }
 
 
-def _write_summary(out: Path, summary: dict[str, Any]) -> Path:
+def write_summary(out: Path, summary: dict[str, Any]) -> Path:
     target = out / SUMMARY_FILE
     tmp = out / f".{SUMMARY_FILE}.tmp"
     tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")

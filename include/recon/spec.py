@@ -195,6 +195,11 @@ class ReconSpec(_Model):
     def key_columns(self, side: str) -> list[str]:
         return [getattr(k, side) for k in self.keys]
 
+    def columns(self, side: str) -> list[str]:
+        """Every input column ``side`` must have: its key columns, then its compared columns."""
+        wanted = self.key_columns(side) + [self.column(f, side) for f in self.compare]
+        return list(dict.fromkeys(wanted))
+
     def column(self, field: str, side: str) -> str:
         """The input column of ``side`` behind a compare field or key name."""
         for key in self.keys:

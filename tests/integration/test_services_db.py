@@ -15,6 +15,7 @@ import pytest
 from airflow.providers.mongo.hooks.mongo import MongoHook
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import BaseHook
+
 from embedded.mongo import EmbeddedMongo
 from embedded.postgres import EmbeddedPostgres
 

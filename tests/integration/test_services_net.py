@@ -21,6 +21,7 @@ from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk.exceptions import AirflowException
+
 from embedded.s3 import EmbeddedS3
 from embedded.sftp import EmbeddedSftp, public_key_line
 from embedded.slack import WEBHOOK_PATH, EmbeddedSlackWebhook

@@ -1,0 +1,153 @@
+"""
+### aum_recon — CAMS and KARVY holdings against the MongoDB transaction ledger
+
+Every morning (07:30 Asia/Kolkata) the registrars' holdings files for the previous business day
+are awaited on SFTP, fetched, checked (DBF integrity, columns, report date) and staged as
+Parquet; the ledger's positions (signed units per folio and product up to that date) are summed
+in MongoDB. Each registrar is reconciled on its own (mapped), then merged: ledger positions of
+AMCs no registrar services become `mongo_only` under `UNASSIGNED`. Results replace the date's
+partition in Postgres (`recon.runs`, `recon.breaks`, views `recon.v_open_breaks`, ...) and in
+MongoDB (`reconciliation_results`); reports (HTML, CSV, XLSX, JSON) are archived to S3 with
+presigned links; a summary goes out by email, and to Slack when breaks pass the thresholds.
+Any task failure alerts by email and Slack.
+
+**Trigger with parameters** to run another date, a subset of registrars, or another tolerance;
+**backfill** a range to (re)build each date's partition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.providers.sftp.sensors.sftp import SFTPSensor
+from airflow.sdk import Param, dag
+
+from recon_airflow.notifiers.alerts import SummaryAlertOperator, failure_alert
+from recon_airflow.operators.load_mongo import MongoResultsOperator
+from recon_airflow.operators.load_postgres import PostgresResultsOperator
+from recon_airflow.operators.mongo_ledger import MongoLedgerPositionsOperator
+from recon_airflow.operators.reconcile import ReconcileOperator
+from recon_airflow.operators.sftp_dbf import SftpDbfToStagingOperator
+from recon_airflow.pipelines.aum import merge_registrars, per_registrar, plan_run, publish_all
+
+REGISTRARS = ["CAMS", "KARVY"]  # must match config/pipelines/aum_recon.yaml (a test checks)
+OPS_EMAIL = ["operations@example.test"]
+LEDGER = {"database": "recon", "collection": "transactions"}
+RESULTS = {"database": "recon", "collection": "reconciliation_results"}
+CONN = {
+    "sftp": "recon_sftp",
+    "mongo": "recon_mongo",
+    "postgres": "recon_postgres",
+    "s3": "recon_s3",
+    "smtp": "recon_smtp",
+    "slack": "recon_slack",
+}
+
+
+@dag(
+    dag_id="aum_recon",
+    doc_md=__doc__,
+    schedule="30 7 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Kolkata"),
+    catchup=False,
+    max_active_runs=2,
+    tags=["recon", "aum", "registrar"],
+    default_args={
+        "owner": "recon-ops",
+        "retries": 3,
+        "retry_delay": dt.timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": dt.timedelta(minutes=30),
+        "on_failure_callback": failure_alert(
+            OPS_EMAIL,
+            smtp_conn_id=CONN["smtp"],
+            slack_conn_id=CONN["slack"],
+            timezone="Asia/Kolkata",
+            days_before=1,
+        ),
+    },
+    params={
+        "business_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Business date",
+            description="The date the holdings are for; empty = the day before the run (IST).",
+        ),
+        "registrars": Param(
+            REGISTRARS,
+            type="array",
+            items={"type": "string", "enum": REGISTRARS},
+            uniqueItems=True,
+            minItems=1,
+            title="Registrars",
+            description="Which registrars' files to reconcile.",
+        ),
+        "units_tolerance": Param(
+            None,
+            type=["null", "number"],
+            minimum=0,
+            title="Units tolerance override",
+            description="Absolute units tolerance; empty = the spec's (0.001).",
+        ),
+    },
+    render_template_as_native_obj=True,
+)
+def aum_recon() -> None:
+    plan = plan_run(
+        registrars="{{ params.registrars }}",
+        business_date="{{ params.business_date }}",
+    )
+    wait = SFTPSensor.partial(
+        task_id="wait_for_file",
+        sftp_conn_id=CONN["sftp"],
+        mode="reschedule",
+        poke_interval=300,
+        timeout=6 * 3600,
+        retries=0,  # a late file is a timeout, not a retry
+    ).expand_kwargs(per_registrar.override(task_id="registrar_files")(plan, "waits"))
+    fetch = SftpDbfToStagingOperator.partial(
+        task_id="fetch_registrar_file", sftp_conn_id=CONN["sftp"]
+    ).expand_kwargs(per_registrar.override(task_id="registrar_fetches")(plan, "fetch"))
+    ledger = MongoLedgerPositionsOperator(
+        task_id="ledger_positions",
+        mongo_conn_id=CONN["mongo"],
+        database=LEDGER["database"],
+        collection=LEDGER["collection"],
+        as_of=plan["business_date"],
+        snapshot_path=plan["ledger_snapshot"],
+    )
+    reconciled = ReconcileOperator.partial(
+        task_id="reconcile_registrar",
+        right=ledger.output,
+        specs=plan["specs"],
+        right_filters=plan["filters"],
+        business_date=plan["business_date"],
+        tolerance="{{ params.units_tolerance }}",
+    ).expand(left=fetch.output)
+    wait >> fetch
+    merged = merge_registrars(reconciled.output, ledger.output, plan["business_date"])
+    published = publish_all(merged["sources"], merged["combined"], s3_conn_id=CONN["s3"])
+    to_postgres = PostgresResultsOperator.partial(
+        task_id="load_postgres", postgres_conn_id=CONN["postgres"]
+    ).expand(outcome=published)
+    to_mongo = MongoResultsOperator.partial(
+        task_id="load_mongo",
+        mongo_conn_id=CONN["mongo"],
+        database=RESULTS["database"],
+        collection=RESULTS["collection"],
+    ).expand(outcome=published)
+    notify = SummaryAlertOperator(
+        task_id="send_summary",
+        outcomes=published,
+        recon="aum_recon",
+        business_date=plan["business_date"],
+        email_to=OPS_EMAIL,
+        smtp_conn_id=CONN["smtp"],
+        slack_conn_id=CONN["slack"],
+    )
+    [to_postgres, to_mongo] >> notify
+
+
+aum_recon()

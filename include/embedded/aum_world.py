@@ -1,0 +1,44 @@
+"""Put a generated AUM day (``recon.aum_samples``) where the ``aum_recon`` DAG looks for it.
+
+The registrars' DBF files go to the SFTP server under the paths the pipeline config names for
+that business date; the ledger's transactions go to MongoDB (``recon.transactions``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import MongoClient
+
+from embedded.seed import seed_ledger
+from embedded.sftp import EmbeddedSftp
+from recon.aum_samples import AumSample
+from recon_airflow.aum_config import load_aum_config
+
+LEDGER_DATABASE = "recon"
+LEDGER_COLLECTION = "transactions"
+
+
+def put_holdings(
+    sftp: EmbeddedSftp, sample: AumSample, registrars: Iterable[str] | None = None
+) -> dict[str, str]:
+    """Upload each registrar's file to its configured path; returns registrar -> remote path."""
+    config = load_aum_config()
+    placed = {}
+    for name in registrars or sample.holdings:
+        remote = config.registrar(name).remote_file(sample.business_date)
+        placed[name] = sftp.put(remote, sample.holdings[name].read_bytes())
+    return placed
+
+
+def seed_aum(
+    sftp: EmbeddedSftp,
+    mongo: MongoClient[dict[str, Any]],
+    sample: AumSample,
+    registrars: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Holdings on SFTP and the ledger in MongoDB; returns what went where."""
+    files = put_holdings(sftp, sample, registrars)
+    docs = seed_ledger(mongo, sample.ledger, database=LEDGER_DATABASE, collection=LEDGER_COLLECTION)
+    return {"files": files, "ledger_documents": docs}

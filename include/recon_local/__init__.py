@@ -1,0 +1,1 @@
+"""Run recon on this machine against the embedded servers: ``make demo`` and ``make airflow``."""

@@ -1,0 +1,106 @@
+"""`make airflow`: Airflow standalone (UI + scheduler) wired to the embedded servers.
+
+Starts Postgres, MongoDB, SFTP, S3, SMTP and the Slack recorder, seeds one business day for
+``aum_recon`` (CAMS and KARVY files on SFTP, the ledger in MongoDB), and runs
+``airflow standalone`` with a fixed login (admin / admin) and small parallelism for 2 cores.
+Ctrl-C stops Airflow and every server. State lives in ``.airflow-local/`` (removed on start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from embedded.airflow_settings import REPO_ROOT, airflow_settings
+from embedded.aum_world import seed_aum
+from embedded.stack import LocalStack
+from recon.aum_samples import generate_aum
+from recon_local.demo import BUSINESS_DATE, OPEN_BREAKS_SQL
+
+USER, PASSWORD = "admin", "admin"
+
+
+def standalone_env(home: Path, stack_env: dict[str, str], port: int) -> dict[str, str]:
+    """Everything ``airflow standalone`` needs: settings, connections, login, recon folders."""
+    passwords = home / "simple_auth_manager_passwords.json"
+    passwords.parent.mkdir(parents=True, exist_ok=True)
+    passwords.write_text(json.dumps({USER: PASSWORD}))
+    return {
+        **os.environ,
+        **airflow_settings(home),
+        **stack_env,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "30",
+        "RECON_STAGING_DIR": str(home / "recon" / "staging"),
+        "RECON_REPORTS_DIR": str(home / "recon" / "reports"),
+        "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("include", "plugins")),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recon_local.airflow", description=__doc__)
+    parser.add_argument("--home", type=Path, default=REPO_ROOT / ".airflow-local")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--positions", type=int, default=500)
+    args = parser.parse_args(argv)
+    home = args.home.resolve()
+    shutil.rmtree(home, ignore_errors=True)
+    sample = generate_aum(home / "aum-input", positions=args.positions, business_date=BUSINESS_DATE)
+    with LocalStack() as stack:
+        seed_aum(stack.sftp, stack.mongo.client(), sample)
+        env = standalone_env(home, stack.env(), args.port)
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+        log = home / "standalone.log"
+        print(
+            f"Airflow UI:  http://127.0.0.1:{args.port}   login {USER} / {PASSWORD}"
+            f" (ready in ~45 s; log: {log})\n"
+            f"Trigger aum_recon with business_date {BUSINESS_DATE} (seeded), or unpause it.\n"
+            f"Postgres:    RECON_POSTGRES_URL={stack.postgres.dsn}\n"
+            f'             psql "$RECON_POSTGRES_URL" -c "{OPEN_BREAKS_SQL}"\n'
+            f"Reports:     {env['RECON_REPORTS_DIR']}\n"
+            "Ctrl-C stops Airflow and the servers."
+        )
+        with log.open("w") as handle:
+            proc = subprocess.Popen(
+                [airflow, "standalone"],
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                proc.wait()
+            except KeyboardInterrupt:
+                print("\nstopping Airflow ...")
+            finally:
+                _stop(proc)
+        print(
+            f"emails captured: {len(stack.smtp.messages())}, Slack messages: {len(stack.slack.requests())}"
+        )
+    return 0
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """standalone ignores a plain SIGTERM now and then: terminate the group, then kill it."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,224 @@
+"""Extract the ledger's positions as of the business date from MongoDB into a Parquet snapshot.
+
+The sum runs in MongoDB (``hooks.ledger.positions_pipeline``); only positions cross the wire,
+streamed in batches into ``snapshot_path`` (written beside, then renamed: a reader never sees a
+half-written snapshot). A ledger with documents that cannot be summed fails the task without
+retry; a server that does not answer fails it quickly, with a retryable error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
+
+from recon.errors import did_you_mean
+from recon_airflow.outcome import Snapshot
+
+if TYPE_CHECKING:
+    from pymongo import MongoClient
+
+# pymongo, polars and pyarrow are imported where used: DAG files import this module at parse.
+
+# Short enough that a dead server fails the try in seconds (pymongo waits 30 s by default);
+# the connection's extras win, so a slow link can ask for more.
+CLIENT_DEFAULTS: Final[dict[str, int]] = {
+    "serverSelectionTimeoutMS": 5_000,
+    "connectTimeoutMS": 5_000,
+}
+_AMC_CODE = re.compile(r"^[A-Za-z0-9_-]+$")
+_HASH_CHUNK = 1 << 20
+
+
+class MongoUnavailableError(ConnectionError):
+    """No MongoDB server answered for a connection: transient, so Airflow's retries apply."""
+
+
+@contextmanager
+def mongo_client(conn_id: str) -> Iterator[MongoClient[dict[str, Any]]]:
+    """A client for the Airflow connection ``conn_id``, closed on exit.
+
+    Connection errors inside the block become MongoUnavailableError naming the connection.
+    """
+    from airflow.providers.mongo.hooks.mongo import MongoHook
+    from pymongo.errors import ConnectionFailure
+
+    with MongoHook(mongo_conn_id=conn_id) as hook:
+        present = {name.lower() for name in hook.extras}
+        for name, value in CLIENT_DEFAULTS.items():
+            if name.lower() not in present:
+                hook.extras[name] = value
+        client: MongoClient[dict[str, Any]] = hook.get_conn()
+        try:
+            yield client
+        except ConnectionFailure as err:
+            conn = hook.connection
+            where = f"{conn.host}:{conn.port}" if conn.port else f"{conn.host}"
+            timeout = client.options.server_selection_timeout
+            reason = str(err).split(", Timeout:")[0][:300]
+            raise MongoUnavailableError(
+                f"MongoDB connection `{conn_id}` ({where}) is unreachable: no answer within "
+                f"{timeout:g} s ({type(err).__name__}: {reason}); the task will be retried"
+            ) from err
+
+
+class MongoLedgerPositionsOperator(BaseOperator):
+    """Sum the ledger's signed units per position up to ``as_of`` into a Parquet snapshot.
+
+    :param as_of: ISO date (templated): transactions booked on or before it count.
+    :param amc_codes: only these AMCs' positions (templated; a list, or "P,H,B"); None for all.
+    :param snapshot_path: where the Parquet snapshot goes (templated); replaced if present.
+    :param batch_size: documents per cursor batch and per Parquet row group.
+    """
+
+    template_fields: Sequence[str] = (
+        "as_of",
+        "amc_codes",
+        "snapshot_path",
+        "database",
+        "collection",
+    )
+
+    def __init__(
+        self,
+        *,
+        database: str,
+        collection: str,
+        as_of: str,
+        snapshot_path: str,
+        amc_codes: Sequence[str] | str | None = None,
+        mongo_conn_id: str = "recon_mongo",
+        batch_size: int = 10_000,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.snapshot_path = snapshot_path
+        self.as_of = as_of
+        self.amc_codes = amc_codes
+        self.database = database
+        self.collection = collection
+        self.mongo_conn_id = mongo_conn_id
+        self.batch_size = batch_size
+
+    def execute(self, context: Context) -> Snapshot:
+        from recon_airflow.hooks.ledger import (
+            LedgerDataError,
+            describe_problems,
+            ledger_problems,
+            positions_pipeline,
+            problems_pipeline,
+        )
+
+        as_of = parse_as_of(self.as_of)
+        amc_codes = parse_amc_codes(self.amc_codes)
+        path = Path(self.snapshot_path).absolute()
+        namespace = f"{self.database}.{self.collection}"
+        with mongo_client(self.mongo_conn_id) as client:
+            database = client[self.database]
+            names = database.list_collection_names()
+            if self.collection not in names:
+                hint = did_you_mean(self.collection, names) or "check the pipeline config"
+                raise AirflowFailException(
+                    f"ledger {namespace} not found on connection `{self.mongo_conn_id}` ({hint})"
+                )
+            ledger = database[self.collection]
+            answer = ledger.aggregate(problems_pipeline(as_of, amc_codes), allowDiskUse=True)
+            problems = ledger_problems(answer)
+            if problems:
+                raise AirflowFailException(describe_problems(problems, namespace=namespace))
+            cursor = ledger.aggregate(
+                positions_pipeline(as_of, amc_codes),
+                allowDiskUse=True,
+                batchSize=self.batch_size,
+            )
+            try:
+                rows = write_snapshot(batched(cursor, self.batch_size), path)
+            except LedgerDataError as err:
+                raise AirflowFailException(f"ledger {namespace}: {err}") from None
+        self.log.info("%s as of %s: %d positions -> %s", namespace, as_of, rows, path)
+        return Snapshot(
+            source="ledger", path=str(path), rows=rows, sha256=file_sha256(path), file=namespace
+        )
+
+
+def parse_as_of(value: str | dt.date) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise AirflowFailException(
+            f"as_of {value!r} is not an ISO date (YYYY-MM-DD, e.g. '{{{{ ds }}}}')"
+        ) from None
+
+
+def parse_amc_codes(value: Sequence[str] | str | None) -> list[str] | None:
+    """None (every AMC), a list of codes, or a comma-separated string of them."""
+    if value is None:
+        return None
+    codes = value.split(",") if isinstance(value, str) else list(value)
+    codes = [str(code).strip() for code in codes]
+    bad = [code for code in codes if not _AMC_CODE.match(code)]
+    if not codes or bad:
+        raise AirflowFailException(
+            f"amc_codes {value!r}: expected a non-empty list of codes such as ['P', 'H'] "
+            f"(bad: {bad}); a templated list needs render_template_as_native_obj=True"
+        )
+    return codes
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def write_snapshot(batches: Iterable[Iterable[Any]], path: Path) -> int:
+    """Write position documents to ``path`` as Parquet, atomically; return the row count."""
+    import pyarrow.parquet as pq
+
+    from recon_airflow.hooks.ledger import POSITIONS_SCHEMA, positions_frame
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    schema = POSITIONS_SCHEMA.to_frame().to_arrow().schema
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    rows = 0
+    try:
+        with pq.ParquetWriter(temp, schema) as writer:
+            for batch in batches:
+                frame = positions_frame([batch])
+                writer.write_table(frame.to_arrow().cast(schema))
+                rows += frame.height
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+__all__ = [
+    "CLIENT_DEFAULTS",
+    "MongoLedgerPositionsOperator",
+    "MongoUnavailableError",
+    "mongo_client",
+    "write_snapshot",
+]

@@ -1,0 +1,189 @@
+"""Reconcile one source's two staged snapshots with the core, and write its reports.
+
+Mapped per source (``.partial(...).expand(left=<extract task>.output)``): the source's name
+comes from the left snapshot and picks its spec and the filter on the shared right side (e.g.
+the ledger positions of the AMCs a registrar services).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
+
+from recon.errors import ReconError
+from recon.spec import ReconSpec, load_spec
+from recon_airflow.outcome import Outcome, Snapshot
+from recon_airflow.settings import partition_dir, reports_root, staging_root
+
+if TYPE_CHECKING:
+    import polars as pl
+# polars and the engine load when a task runs, not when the scheduler parses the DAG file.
+
+
+def filtered(frame: pl.LazyFrame, where: Mapping[str, Sequence[Any]] | None) -> pl.LazyFrame:
+    """Keep the rows whose columns hold one of the listed values (all conditions must hold)."""
+    import polars as pl
+
+    for column, values in (where or {}).items():
+        frame = frame.filter(pl.col(column).is_in(list(values)))
+    return frame
+
+
+def with_tolerance(spec: ReconSpec, tolerance: float | str | None) -> ReconSpec:
+    """``spec`` with its amount field's absolute tolerance replaced (None or "" keeps it)."""
+    if tolerance is None or tolerance == "":
+        return spec
+    try:
+        value = float(tolerance)
+    except (TypeError, ValueError):
+        raise AirflowFailException(f"tolerance {tolerance!r} is not a number") from None
+    field = spec.amount_field()
+    if value < 0 or field is None or field not in spec.compare:
+        raise AirflowFailException(
+            f"cannot set tolerance {tolerance!r}: it must be >= 0 and the spec "
+            f"{spec.name!r} needs a numeric amount field"
+        )
+    rule = spec.compare[field].model_copy(update={"abs_tol": value})
+    return spec.model_copy(update={"compare": {**spec.compare, field: rule}})
+
+
+def outcome_of(
+    spec: ReconSpec,
+    *,
+    recon: str,
+    source: str,
+    business_date: str,
+    result_dir: Path,
+    summary: dict[str, Any],
+    inputs: dict[str, dict[str, Any]],
+    reports: dict[str, Path],
+    started_at: dt.datetime,
+) -> Outcome:
+    """The XCom-sized description of a reconciled partition."""
+    return Outcome(
+        recon=recon,
+        source=source,
+        business_date=business_date,
+        spec=spec.name,
+        labels={"left": spec.left.label, "right": spec.right.label},
+        keys=[key.name for key in spec.keys],
+        amount_field=spec.amount_field(),
+        result_dir=str(result_dir),
+        inputs=inputs,
+        reports={fmt: str(path) for fmt, path in reports.items()},
+        report_links={fmt: str(path) for fmt, path in reports.items()},
+        summary=summary,
+        started_at=started_at.isoformat(),
+        finished_at=dt.datetime.now(dt.UTC).isoformat(),
+    )
+
+
+def snapshot_input(snapshot: Snapshot) -> dict[str, Any]:
+    keep = ("file", "sha256", "rows", "path")
+    return {name: snapshot[name] for name in keep}  # type: ignore[literal-required]
+
+
+class ReconcileOperator(BaseOperator):
+    """Run the core on ``left`` vs ``right`` snapshots; write results, summary and reports.
+
+    :param left: the source's snapshot (its ``source`` names the partition and picks the spec).
+    :param right: the other side's snapshot, shared by every source and narrowed by
+        ``right_filters[source]``.
+    :param specs: source -> spec file.
+    :param right_filters: source -> {column: allowed values} applied to the right side.
+    :param tolerance: overrides the absolute tolerance of the spec's amount field (a trigger
+        param); empty keeps the spec's.
+    """
+
+    template_fields: Sequence[str] = (
+        "left",
+        "right",
+        "specs",
+        "right_filters",
+        "business_date",
+        "tolerance",
+    )
+
+    def __init__(
+        self,
+        *,
+        left: Snapshot,
+        right: Snapshot,
+        specs: Mapping[str, str],
+        business_date: str,
+        right_filters: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
+        tolerance: float | str | None = None,
+        report_formats: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.left = left
+        self.right = right
+        self.specs = specs
+        self.business_date = business_date
+        self.right_filters = right_filters
+        self.tolerance = tolerance
+        self.report_formats = report_formats  # None: every format
+
+    def execute(self, context: Context) -> Outcome:
+        import polars as pl
+
+        from recon.reconcile import reconcile_to_dir
+        from recon.reports import write_reports
+
+        source = self.left["source"]
+        recon = self.dag_id
+        started = dt.datetime.now(dt.UTC)
+        try:
+            spec = load_spec(self.specs[source])
+        except KeyError:
+            raise AirflowFailException(f"no spec configured for source {source!r}") from None
+        except ReconError as exc:
+            raise AirflowFailException(str(exc)) from None
+        spec = with_tolerance(spec, self.tolerance)
+        out = partition_dir(staging_root(), recon, self.business_date, source)
+        report_dir = partition_dir(reports_root(), recon, self.business_date, source)
+        where = (self.right_filters or {}).get(source)
+        inputs = {"left": snapshot_input(self.left), "right": snapshot_input(self.right)}
+        try:
+            result = reconcile_to_dir(
+                pl.scan_parquet(self.left["path"]),
+                filtered(pl.scan_parquet(self.right["path"]), where),
+                spec,
+                out,
+                sources=(self.left["file"], self.right["file"]),
+                inputs=inputs,
+            )
+        except ReconError as exc:  # bad data or spec: retrying cannot help
+            raise AirflowFailException(f"{source}: {exc}") from None
+        shutil.rmtree(report_dir, ignore_errors=True)  # a re-run replaces, never mixes
+        if self.report_formats is None:
+            reports = write_reports(result.scan(), result.summary, report_dir)
+        else:
+            reports = write_reports(result.scan(), result.summary, report_dir, self.report_formats)
+        summary = result.summary
+        self.log.info(
+            "%s %s: %d keys, %d breaks (%s)",
+            source,
+            self.business_date,
+            summary["total_keys"],
+            summary["breaks"],
+            summary["risk_level"],
+        )
+        return outcome_of(
+            spec,
+            recon=recon,
+            source=source,
+            business_date=self.business_date,
+            result_dir=out,
+            summary=summary,
+            inputs=inputs,
+            reports=reports,
+            started_at=started,
+        )

@@ -1,0 +1,1 @@
+"""The tasks specific to each pipeline; the DAG files only wire them."""

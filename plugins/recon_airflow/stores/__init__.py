@@ -1,0 +1,1 @@
+"""Where reconciled partitions are stored for people to query (Postgres schema ``recon``)."""
