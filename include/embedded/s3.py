@@ -6,6 +6,7 @@ external S3-compatible server (MinIO, ...) instead.
 
 from __future__ import annotations
 
+import logging
 import urllib.request
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -39,6 +40,8 @@ class EmbeddedS3(Managed):
         elif self._server is None:
             from moto.server import ThreadedMotoServer
 
+            # werkzeug logs every request on stdout even with verbose=False
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
             # port 0: the OS picks a free port and nothing can take it between pick and bind
             server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
             server.start()

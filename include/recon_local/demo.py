@@ -76,8 +76,9 @@ def run_aum(out: Path, positions: int) -> int:
                 print(f"    {line}")
             return 1
         print(f"  run succeeded: {len(states) - 1} task instances")
+        agreed = _check_truth(stack, sample.truth)
         _show_results(stack, out, sample.truth)
-    return 0
+        return agreed
 
 
 def _show_results(stack: LocalStack, out: Path, truth: Path) -> None:
@@ -107,6 +108,37 @@ def _show_results(stack: LocalStack, out: Path, truth: Path) -> None:
     print(f"  truth table: {truth}")
     print("\n  query open breaks yourself while `make airflow` runs (it prints its Postgres URL):")
     print(f'    psql "$RECON_POSTGRES_URL" -c "{OPEN_BREAKS_SQL}"')
+
+
+def _check_truth(stack: LocalStack, truth_csv: Path) -> int:
+    """Every key's status in MongoDB, and every break in Postgres, against the truth table."""
+    import polars as pl
+
+    truth = pl.read_csv(truth_csv, schema_overrides={"folio": pl.String, "product": pl.String})
+    expected = {
+        (r["registrar"], r["amc_code"], r["folio"], r["product"]): r["status"]
+        for r in truth.iter_rows(named=True)
+    }
+    docs = stack.mongo.client()["recon"]["reconciliation_results"].find(
+        {"recon": "aum_recon"}, {"source": 1, "amc_code": 1, "folio": 1, "product": 1, "status": 1}
+    )
+    found = {(d["source"], d["amc_code"], d["folio"], d["product"]): d["status"] for d in docs}
+    with stack.postgres.connect() as conn:
+        breaks = conn.execute(
+            "select source, key->>'amc_code', key->>'folio', key->>'product', status "
+            "from recon.breaks where recon = 'aum_recon' and business_date = %s",
+            (BUSINESS_DATE,),
+        ).fetchall()
+    pg_breaks = {tuple(row[:4]): row[4] for row in breaks}
+    want_breaks = {k: v for k, v in expected.items() if v != "matched"}
+    if found == expected and pg_breaks == want_breaks:
+        print(
+            f"  statuses: all {len(expected):,} keys agree with the truth table (MongoDB and Postgres)"
+        )
+        return 0
+    wrong = [k for k in expected if found.get(k) != expected[k]][:5]
+    print(f"  statuses: DISAGREE with the truth table, e.g. {wrong}")
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
