@@ -21,7 +21,9 @@ RUN pip install --require-hashes -r requirements.txt \
 
 COPY include/ include/
 COPY config/ config/
-RUN python -m compileall -q include && mkdir -p $AIRFLOW_HOME && chown -R airflow $AIRFLOW_HOME
+COPY plugins/ plugins/
+COPY dags/ dags/
+RUN python -m compileall -q include plugins dags && mkdir -p $AIRFLOW_HOME && chown -R airflow $AIRFLOW_HOME
 
 USER airflow
 EXPOSE 8080

@@ -29,7 +29,14 @@ from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.mongo_ledger import MongoLedgerPositionsOperator
 from recon_airflow.operators.reconcile import ReconcileOperator
 from recon_airflow.operators.sftp_dbf import SftpDbfToStagingOperator
-from recon_airflow.pipelines.aum import merge_registrars, per_registrar, plan_run, publish_all
+from recon_airflow.pipelines.aum import (
+    DAYS_BEFORE,
+    TIMEZONE,
+    merge_registrars,
+    per_registrar,
+    plan_run,
+    publish_all,
+)
 
 REGISTRARS = ["CAMS", "KARVY"]  # must match config/pipelines/aum_recon.yaml (a test checks)
 OPS_EMAIL = ["operations@example.test"]
@@ -49,7 +56,7 @@ CONN = {
     dag_id="aum_recon",
     doc_md=__doc__,
     schedule="30 7 * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Kolkata"),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=2,
     tags=["recon", "aum", "registrar"],
@@ -63,8 +70,8 @@ CONN = {
             OPS_EMAIL,
             smtp_conn_id=CONN["smtp"],
             slack_conn_id=CONN["slack"],
-            timezone="Asia/Kolkata",
-            days_before=1,
+            timezone=TIMEZONE,
+            days_before=DAYS_BEFORE,
         ),
     },
     params={

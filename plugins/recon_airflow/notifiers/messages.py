@@ -16,10 +16,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, StrictUndefined, Template
 
+from recon_airflow.dates import business_date_for
 from recon_airflow.outcome import Outcome
 
 PREFIX: Final = "[recon]"
@@ -107,17 +107,18 @@ def business_date_of(
     date at all: then None.
     """
     params = context.get("params")
-    if isinstance(params, Mapping) and params.get("business_date"):
-        return _date_text(params["business_date"])
+    param = params.get("business_date") if isinstance(params, Mapping) else None
+    if param and not isinstance(param, dt.date):
+        return _date_text(param)  # shown as given, even when it is not a valid date
     dag_run = context.get("dag_run")
+    logical = None
     for name in ("logical_date", "data_interval_end"):
         value = context.get(name) or getattr(dag_run, name, None)
         if isinstance(value, dt.datetime):
-            local = value.astimezone(ZoneInfo(timezone)) if timezone else value
-            return (local.date() - dt.timedelta(days=days_before)).isoformat()
-        if value is not None:
-            return _date_text(value)
-    return None
+            logical = value
+            break
+    day = business_date_for(param, logical, timezone=timezone, days_before=days_before)
+    return day.isoformat() if day else None
 
 
 def error_text(error: object, limit: int = ERROR_LIMIT) -> str:

@@ -14,7 +14,6 @@ import logging
 import shutil
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
@@ -22,13 +21,15 @@ from airflow.sdk.exceptions import AirflowFailException
 from recon.errors import ReconError
 from recon.spec import load_spec
 from recon_airflow.aum_config import AumConfig, load_aum_config
+from recon_airflow.dates import business_date_for
 from recon_airflow.operators.reconcile import outcome_of, snapshot_input
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.report_archive import publish_reports
 from recon_airflow.settings import partition_dir, reports_root, staging_root
 
 log = logging.getLogger(__name__)
-TIMEZONE = ZoneInfo("Asia/Kolkata")
+TIMEZONE = "Asia/Kolkata"  # the schedule's and the business date's
+DAYS_BEFORE = 1  # a run reconciles the day before (files for D arrive on D+1)
 UNASSIGNED = "UNASSIGNED"
 COMBINED = "ALL"
 
@@ -39,16 +40,15 @@ def business_date_of(param: str | None, logical: dt.datetime | None) -> dt.date:
     Registrars publish day D's holdings on the morning of D+1, so the 07:30 IST run of D+1
     reconciles D; a backfill over a range therefore gives one business date per run.
     """
-    if param:
-        try:
-            return dt.date.fromisoformat(param)
-        except ValueError:
-            raise AirflowFailException(
-                f"business_date {param!r} is not a date; use YYYY-MM-DD"
-            ) from None
-    if logical is None:
+    try:
+        day = business_date_for(param, logical, timezone=TIMEZONE, days_before=DAYS_BEFORE)
+    except ValueError:
+        raise AirflowFailException(
+            f"business_date {param!r} is not a date; use YYYY-MM-DD"
+        ) from None
+    if day is None:
         raise AirflowFailException("no business_date given and the run has no logical date")
-    return logical.astimezone(TIMEZONE).date() - dt.timedelta(days=1)
+    return day
 
 
 def _config() -> AumConfig:
