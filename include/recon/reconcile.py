@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -16,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from recon.checksum import file_digest
 from recon.errors import InputFileError, ReconError
 from recon.matching import match
 from recon.partitions import count_rows, partition_count, partitioned_sides
@@ -32,7 +32,6 @@ from recon.spec import ReconSpec
 from recon.summary import summarize
 from recon.writer import write_results
 
-HASH_CHUNK = 4 * 1024 * 1024
 Inputs = dict[str, dict[str, Any]]  # side -> what summary.json records of that input
 DEFAULT_REPORTS = ("html", "csv", "xlsx", "json")
 
@@ -188,14 +187,6 @@ def check_out_dir(out_dir: str | os.PathLike[str]) -> Path:
             f"{out}: the output path exists and is not a folder (choose another --out)"
         )
     return out
-
-
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # -- helpers ------------------------------------------------------------------------------

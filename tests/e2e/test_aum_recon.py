@@ -220,3 +220,32 @@ def test_missing_file_alerts_and_keeps_earlier_results(
         == runs_before
     )
     assert sorted(map(str, mongo.find({}, {"_id": 0}))) == docs_before
+
+
+def test_another_days_file_fails_at_once_without_retry(
+    dagbag: Any, world: dict[str, Any], sftp_clean: Any, tmp_path: Path
+) -> None:
+    """KARVY sends the day before's file: bad data, so no retry (the DAG's own retries apply
+    here; a retried fetch would sleep minutes), and the alert says what is wrong."""
+    from embedded.aum_world import put_holdings
+
+    stale = generate_aum(
+        tmp_path, positions=20, business_date=DAY, report_date=DAY - dt.timedelta(days=1)
+    )
+    put_holdings(sftp_clean, stale, ["KARVY"])
+    run = dagbag.get_dag("aum_recon").test(
+        logical_date=dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC),
+        run_conf={"business_date": DAY.isoformat()},
+    )
+    assert run.state == "failed"
+    fetches = {
+        ti.map_index: ti for ti in run.get_task_instances() if ti.task_id == "fetch_registrar_file"
+    }
+    assert fetches[1].state == "failed" and fetches[1].try_number == 1
+    assert fetches[0].state == "success"  # CAMS's file was fine
+    mails = [m for m in world["smtp"].wait_for(1) if "fetch_registrar_file" in m.subject]
+    assert mails, "no failure email"
+    body = mails[0].message.get_body(("html",)).get_content()
+    assert "wrong report date" in body and "karvy_holdings_20261120.dbf" in body
+    # nothing was loaded (the load tasks never ran: not even the schema exists yet)
+    assert pg_rows(world, "select to_regclass('recon.runs')")[0][0] is None

@@ -21,11 +21,11 @@ from embedded.base import free_port
 from embedded.mongo import EmbeddedMongo
 from embedded.seed import seed_ledger
 from recon.aum_samples import KEYS, REGISTRAR_AMCS, AumSample, generate_aum, ledger_positions
+from recon.checksum import file_digest
 from recon_airflow.hooks.ledger import POSITIONS_SCHEMA, positions_pipeline
 from recon_airflow.operators.mongo_ledger import (
     MongoLedgerPositionsOperator,
     MongoUnavailableError,
-    file_sha256,
 )
 
 DATABASE, COLLECTION = "recon", "transactions"
@@ -108,7 +108,7 @@ def test_snapshot_is_described_and_written_atomically(
         "source": "ledger",
         "path": str(tmp_path / "staging" / "ledger.parquet"),
         "rows": pl.read_parquet(path).height,
-        "sha256": file_sha256(path),
+        "sha256": file_digest(path),
         "file": "recon.transactions",
     }
     assert [p.name for p in path.parent.iterdir()] == ["ledger.parquet"]  # no temp file left

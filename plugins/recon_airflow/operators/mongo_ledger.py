@@ -9,7 +9,6 @@ retry; a server that does not answer fails it quickly, with a retryable error.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import tempfile
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
+from recon.checksum import file_digest
 from recon.errors import did_you_mean
 from recon_airflow.outcome import Snapshot
 
@@ -37,7 +37,6 @@ CLIENT_DEFAULTS: Final[dict[str, int]] = {
     "connectTimeoutMS": 5_000,
 }
 _AMC_CODE = re.compile(r"^[A-Za-z0-9_-]+$")
-_HASH_CHUNK = 1 << 20
 
 
 class MongoUnavailableError(ConnectionError):
@@ -147,7 +146,7 @@ class MongoLedgerPositionsOperator(BaseOperator):
                 raise AirflowFailException(f"ledger {namespace}: {err}") from None
         self.log.info("%s as of %s: %d positions -> %s", namespace, as_of, rows, path)
         return Snapshot(
-            source="ledger", path=str(path), rows=rows, sha256=file_sha256(path), file=namespace
+            source="ledger", path=str(path), rows=rows, sha256=file_digest(path), file=namespace
         )
 
 
@@ -205,14 +204,6 @@ def write_snapshot(batches: Iterable[Iterable[Any]], path: Path) -> int:
         Path(temp).unlink(missing_ok=True)
         raise
     return rows
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 __all__ = [

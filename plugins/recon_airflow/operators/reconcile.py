@@ -89,6 +89,50 @@ def snapshot_input(snapshot: Snapshot) -> dict[str, Any]:
     return {name: snapshot[name] for name in keep}  # type: ignore[literal-required]
 
 
+def reconcile_partition(
+    spec: ReconSpec,
+    left: pl.LazyFrame,
+    right: pl.LazyFrame,
+    *,
+    recon: str,
+    source: str,
+    business_date: str,
+    inputs: dict[str, dict[str, Any]],
+    report_formats: Sequence[str] | None = None,
+) -> Outcome:
+    """Reconcile one partition into its staging folder and write its reports (replacing both).
+
+    Bad data or a bad spec raises ``AirflowFailException``: retrying cannot help.
+    """
+    from recon.reconcile import reconcile_to_dir
+    from recon.reports import write_reports
+
+    started = dt.datetime.now(dt.UTC)
+    out = partition_dir(staging_root(), recon, business_date, source)
+    report_dir = partition_dir(reports_root(), recon, business_date, source)
+    names = (str(inputs["left"].get("file", "left")), str(inputs["right"].get("file", "right")))
+    try:
+        result = reconcile_to_dir(left, right, spec, out, sources=names, inputs=inputs)
+    except ReconError as exc:
+        raise AirflowFailException(f"{source}: {exc}") from None
+    shutil.rmtree(report_dir, ignore_errors=True)  # a re-run replaces, never mixes
+    if report_formats is None:
+        reports = write_reports(result.scan(), result.summary, report_dir)
+    else:
+        reports = write_reports(result.scan(), result.summary, report_dir, report_formats)
+    return outcome_of(
+        spec,
+        recon=recon,
+        source=source,
+        business_date=business_date,
+        result_dir=out,
+        summary=result.summary,
+        inputs=inputs,
+        reports=reports,
+        started_at=started,
+    )
+
+
 class ReconcileOperator(BaseOperator):
     """Run the core on ``left`` vs ``right`` snapshots; write results, summary and reports.
 
@@ -134,40 +178,25 @@ class ReconcileOperator(BaseOperator):
     def execute(self, context: Context) -> Outcome:
         import polars as pl
 
-        from recon.reconcile import reconcile_to_dir
-        from recon.reports import write_reports
-
         source = self.left["source"]
-        recon = self.dag_id
-        started = dt.datetime.now(dt.UTC)
         try:
             spec = load_spec(self.specs[source])
         except KeyError:
             raise AirflowFailException(f"no spec configured for source {source!r}") from None
         except ReconError as exc:
             raise AirflowFailException(str(exc)) from None
-        spec = with_tolerance(spec, self.tolerance)
-        out = partition_dir(staging_root(), recon, self.business_date, source)
-        report_dir = partition_dir(reports_root(), recon, self.business_date, source)
         where = (self.right_filters or {}).get(source)
-        inputs = {"left": snapshot_input(self.left), "right": snapshot_input(self.right)}
-        try:
-            result = reconcile_to_dir(
-                pl.scan_parquet(self.left["path"]),
-                filtered(pl.scan_parquet(self.right["path"]), where),
-                spec,
-                out,
-                sources=(self.left["file"], self.right["file"]),
-                inputs=inputs,
-            )
-        except ReconError as exc:  # bad data or spec: retrying cannot help
-            raise AirflowFailException(f"{source}: {exc}") from None
-        shutil.rmtree(report_dir, ignore_errors=True)  # a re-run replaces, never mixes
-        if self.report_formats is None:
-            reports = write_reports(result.scan(), result.summary, report_dir)
-        else:
-            reports = write_reports(result.scan(), result.summary, report_dir, self.report_formats)
-        summary = result.summary
+        outcome = reconcile_partition(
+            with_tolerance(spec, self.tolerance),
+            pl.scan_parquet(self.left["path"]),
+            filtered(pl.scan_parquet(self.right["path"]), where),
+            recon=self.dag_id,
+            source=source,
+            business_date=self.business_date,
+            inputs={"left": snapshot_input(self.left), "right": snapshot_input(self.right)},
+            report_formats=self.report_formats,
+        )
+        summary = outcome["summary"]
         self.log.info(
             "%s %s: %d keys, %d breaks (%s)",
             source,
@@ -176,14 +205,4 @@ class ReconcileOperator(BaseOperator):
             summary["breaks"],
             summary["risk_level"],
         )
-        return outcome_of(
-            spec,
-            recon=recon,
-            source=source,
-            business_date=self.business_date,
-            result_dir=out,
-            summary=summary,
-            inputs=inputs,
-            reports=reports,
-            started_at=started,
-        )
+        return outcome

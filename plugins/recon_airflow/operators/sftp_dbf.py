@@ -10,7 +10,6 @@ or an SFTP/SSH failure is transient, so ``retries`` apply.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import posixpath
 import secrets
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
+from recon.checksum import file_digest
 from recon.errors import DbfError, Problem, SchemaError, did_you_mean
 from recon_airflow.outcome import Snapshot
 
@@ -93,7 +93,7 @@ class SftpDbfToStagingOperator(BaseOperator):
         local = target.parent / f".{target.stem}.{secrets.token_hex(6)}.dbf.part"
         try:
             self._download(local)
-            sha256 = file_sha256(local)
+            sha256 = file_digest(local)
             frame = self._checked_frame(local, business_date)
             write_parquet_atomically(frame, target)
         finally:
@@ -322,11 +322,6 @@ def live_record_numbers(path: str | os.PathLike[str], height: int) -> np.ndarray
     flags = np.array(records[:, 0])
     del records
     return np.flatnonzero(flags != DELETED) + 1
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def write_parquet_atomically(frame: pl.DataFrame, target: Path) -> None:

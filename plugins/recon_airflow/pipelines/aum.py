@@ -22,7 +22,7 @@ from recon.errors import ReconError
 from recon.spec import load_spec
 from recon_airflow.aum_config import AumConfig, load_aum_config
 from recon_airflow.dates import business_date_for
-from recon_airflow.operators.reconcile import outcome_of, snapshot_input
+from recon_airflow.operators.reconcile import outcome_of, reconcile_partition, snapshot_input
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.report_archive import publish_reports
 from recon_airflow.settings import partition_dir, reports_root, staging_root
@@ -112,37 +112,23 @@ def _unassigned(
     """Reconcile ledger positions of AMCs no registrar services (all ``mongo_only``)."""
     import polars as pl
 
-    from recon.reconcile import reconcile_to_dir
-    from recon.reports import write_reports
-
     spec = load_spec(config.spec_path(outcome["source"]))
-    first_left = Path(outcome["inputs"]["left"]["path"])
-    empty_left = pl.scan_parquet(first_left).head(0)
+    # no registrar file: an empty left side shaped like the first registrar's snapshot
+    empty_left = pl.scan_parquet(outcome["inputs"]["left"]["path"]).head(0)
     unclaimed = pl.scan_parquet(ledger["path"]).filter(
         ~pl.col("amc_code").is_in(list(config.owner_of()))
     )
-    out = partition_dir(staging_root(), outcome["recon"], business_date, UNASSIGNED)
-    report_dir = partition_dir(reports_root(), outcome["recon"], business_date, UNASSIGNED)
-    started = dt.datetime.now(dt.UTC)
-    inputs = {
-        "left": {"file": "(no registrar)", "sha256": "", "rows": 0},
-        "right": snapshot_input(ledger),
-    }
-    result = reconcile_to_dir(
-        empty_left, unclaimed, spec, out, sources=("none", ledger["file"]), inputs=inputs
-    )
-    shutil.rmtree(report_dir, ignore_errors=True)
-    reports = write_reports(result.scan(), result.summary, report_dir)
-    return outcome_of(
+    return reconcile_partition(
         spec,
+        empty_left,
+        unclaimed,
         recon=outcome["recon"],
         source=UNASSIGNED,
         business_date=business_date,
-        result_dir=out,
-        summary=result.summary,
-        inputs=inputs,
-        reports=reports,
-        started_at=started,
+        inputs={
+            "left": {"file": "(no registrar)", "sha256": "", "rows": 0},
+            "right": snapshot_input(ledger),
+        },
     )
 
 
