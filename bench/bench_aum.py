@@ -8,12 +8,13 @@ embedded SecantusDB can hold, the MongoDB ledger aggregation (against the polars
 ledger seeding and the Mongo results store. Every stage's output is checked against the truth
 (untimed); the table is printed and written to ``bench/results/aum-<N>.json``.
 
-    .venv/bin/python bench/bench_aum.py [--positions 1000000] [--mongo-docs 20000]
+    .venv/bin/python bench/bench_aum.py [--positions 1000000] [--mongo-docs 20000] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import hashlib
@@ -22,9 +23,11 @@ import os
 import platform
 import resource
 import shutil
+import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -81,6 +84,7 @@ from recon_airflow.stores.postgres import (
 )
 
 T = TypeVar("T")
+U = TypeVar("U")
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 DATA_DIR = BENCH / "data"
@@ -93,6 +97,7 @@ ABS_TOL = "0.001"  # the specs' units tolerance, for the DuckDB peer
 # results.parquet says left_only/right_only; the truth says it in the pipeline's labels
 TRUTH_WORDS = {"left_only": "dbf_only", "right_only": "mongo_only"}
 COPY_TABLE = "bench_breaks_copy"
+SFTP_THREAD = "recon-embedded-sftp"  # EmbeddedSftp's server thread, in this process
 
 
 # ---------------------------------------------------------------- measuring
@@ -106,7 +111,8 @@ class Cost:
     cpu_s: float  # user + system, all threads of this process
     peak_mb: float  # this process's peak RSS during the call
     grew_mb: float  # of which above its RSS when the call started
-    others_pct: float | None  # share of the machine's CPU used by other processes meanwhile
+    server_cpu_s: float | None  # CPU of the server process in use (Postgres, SecantusDB)
+    others_pct: float | None  # share of the machine's CPU used by anything else meanwhile
 
 
 def _status_kb(field: str) -> float | None:
@@ -135,29 +141,58 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+# The server process the current stage talks to (set while Postgres or SecantusDB runs).
+SERVER: list[psutil.Process] = []
+MIN_OTHERS_S = 0.5  # /proc/stat counts in 10 ms ticks: shorter stages get no others %
+
+
+def server_cpu_s() -> float | None:
+    """CPU seconds of the server and its workers, those already exited included.
+
+    A worker that exits is reaped by the server, which adds its time to its own children_*
+    times; workers still running are added one by one.
+    """
+    if not SERVER:
+        return None
+    total = 0.0
+    for process in SERVER:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+            for child in process.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    child_times = child.cpu_times()
+                    total += child_times.user + child_times.system
+        except psutil.Error:
+            continue
+    return total
+
+
 def measure(call: Callable[[], T]) -> tuple[T, Cost]:
     """Run ``call`` once; its wall time, CPU time, peak RSS and the machine's other load.
 
     The peak is per call when the kernel lets us reset it (clear_refs), else the process's peak
-    so far. Servers in other processes (Postgres, SecantusDB) are not in cpu_s or peak_mb; their
-    work shows in others_pct instead. The embedded SFTP server is a thread of this process.
+    so far. A server in another process (Postgres, SecantusDB) is not in cpu_s or peak_mb but
+    in server_cpu_s; the embedded SFTP server is a thread of this process, so in cpu_s.
     """
     gc.collect()
     start_mb = psutil.Process().memory_info().rss / 2**20
     _reset_peak()
-    busy, cpu = machine_busy_seconds(), _cpu_s()
+    busy, cpu, server = machine_busy_seconds(), _cpu_s(), server_cpu_s()
     started = time.perf_counter()
     value = call()
     seconds = time.perf_counter() - started
     cpu = _cpu_s() - cpu
-    busy_after = machine_busy_seconds()
+    server_after, busy_after = server_cpu_s(), machine_busy_seconds()
+    served = server_after - server if server is not None and server_after is not None else None
     hwm = _status_kb("VmHWM:")
     peak_mb = hwm / 1024 if hwm is not None else psutil.Process().memory_info().rss / 2**20
     others = None
-    if busy is not None and busy_after is not None and seconds > 0:
-        spare = max(0.0, busy_after - busy - cpu)
+    if busy is not None and busy_after is not None and seconds >= MIN_OTHERS_S:
+        spare = max(0.0, busy_after - busy - cpu - (served or 0.0))
         others = 100 * spare / (seconds * (os.cpu_count() or 1))
-    return value, Cost(seconds, cpu, peak_mb, max(0.0, peak_mb - start_mb), others)
+    grew = max(0.0, peak_mb - start_mb)
+    return value, Cost(seconds, cpu, peak_mb, grew, served, others)
 
 
 @dataclass
@@ -171,6 +206,7 @@ class Row:
     cpu_s: float
     peak_mb: float
     grew_mb: float
+    server_cpu_s: float | None
     others_pct: float | None
     peer: str = ""
     peer_seconds: float | None = None
@@ -195,10 +231,23 @@ class Row:
 class Report:
     """The rows measured so far, printed as they come."""
 
-    def __init__(self) -> None:
+    def __init__(self, repeat: int = 1) -> None:
+        self.repeat = max(1, repeat)
         self.rows: list[Row] = []
         self.checks: list[str] = []
         self.notes: list[str] = []
+
+    def best_of(self, ours: Callable[[], T], theirs: Callable[[], U]) -> tuple[T, Cost, U, Cost]:
+        """Ours and the peer's, ``repeat`` times each, interleaved; each one's fastest run
+        (both are idempotent: they replace their output)."""
+        costs: tuple[list[Cost], list[Cost]] = ([], [])
+        for _ in range(self.repeat):
+            value, cost = measure(ours)
+            costs[0].append(cost)
+            peer_value, peer_cost = measure(theirs)
+            costs[1].append(peer_cost)
+        fastest = [min(runs, key=lambda cost: cost.seconds) for runs in costs]
+        return value, fastest[0], peer_value, fastest[1]
 
     def add(
         self,
@@ -213,7 +262,7 @@ class Report:
     ) -> Row:
         row = Row(
             stage, rows, unit, cost.seconds, cost.cpu_s, cost.peak_mb, cost.grew_mb,
-            cost.others_pct, peer,
+            cost.server_cpu_s, cost.others_pct, peer,
             peer_cost.seconds if peer_cost else None,
             peer_cost.peak_mb if peer_cost else None,
             note,
@@ -240,13 +289,15 @@ class Report:
 def merged(costs: list[Cost]) -> Cost:
     """Several consecutive calls as one: times add up, the peak is the largest."""
     others = [c.others_pct * c.seconds for c in costs if c.others_pct is not None]
+    served = [c.server_cpu_s for c in costs if c.server_cpu_s is not None]
     seconds = sum(c.seconds for c in costs)
     return Cost(
         seconds=seconds,
         cpu_s=sum(c.cpu_s for c in costs),
         peak_mb=max(c.peak_mb for c in costs),
         grew_mb=max(c.grew_mb for c in costs),
-        others_pct=sum(others) / seconds if others and seconds > 0 else None,
+        server_cpu_s=sum(served) if served else None,
+        others_pct=sum(others) / seconds if others and seconds >= MIN_OTHERS_S else None,
     )
 
 
@@ -342,6 +393,12 @@ def fetch_operator(config: AumConfig, registrar: str, snapshot: Path) -> SftpDbf
     )
 
 
+def thread_cpu_s(name: str) -> float:
+    """CPU seconds the named threads of this process have used so far."""
+    ids = {thread.native_id for thread in threading.enumerate() if thread.name == name}
+    return sum(t.user_time + t.system_time for t in psutil.Process().threads() if t.id in ids)
+
+
 def sha256_hex(path: Path) -> str:
     """The snapshot checksum the operators record (hashlib.file_digest, as they do)."""
     with path.open("rb") as handle:
@@ -388,26 +445,32 @@ def fetch_registrar(
     size_mb = sample.holdings[registrar].stat().st_size / 2**20
     folder = partition_dir(work / "staging", RECON, BUSINESS_DATE, registrar)
     operator = fetch_operator(config, registrar, folder / "left.parquet")
+    server = thread_cpu_s(SFTP_THREAD)
     snapshot, cost = measure(lambda: operator.execute({}))
+    served = thread_cpu_s(SFTP_THREAD) - server
     records = snapshot["rows"]
     report.add(f"{registrar} fetch operator (whole task)", records, "records", cost,
-               note=f"{size_mb:.0f} MiB DBF")  # fmt: skip
+               note=f"{size_mb:.0f} MiB DBF; SFTP server thread {served:.2f} cpu-s")  # fmt: skip
     expected = truth_of(sample, registrar).filter(pl.col("status") != "mongo_only").height
     report.check(f"{registrar} snapshot holds {records:,} records", records == expected)
 
     # the same work in pieces, as the operator does it
     local = work / f"{registrar.lower()}.dbf"
     local.unlink(missing_ok=True)
+    server = thread_cpu_s(SFTP_THREAD)
     _, fetch = measure(lambda: download(remote, local))
+    served = thread_cpu_s(SFTP_THREAD) - server
     report.add(f"{registrar} SFTP fetch (SFTPHook.retrieve_file)", records, "records", fetch,
-               note=f"{size_mb / fetch.seconds:.0f} MiB/s")  # fmt: skip
+               note=f"{size_mb / fetch.seconds:.0f} MiB/s; SFTP server thread "
+               f"{served:.2f} of the {fetch.cpu_s:.2f} cpu-s")  # fmt: skip
     _, digest = measure(lambda: sha256_hex(local))
     schema = dbf_schema(local)
     required = [*operator.required_columns, reg.report_date.field]
     missing = missing_columns(list(schema), required, remote)
     report.check(f"{registrar} has its required columns", not missing)
-    frame, read = measure(lambda: read_dbf(local, columns=list(schema)))
-    peer_records, peer = measure(lambda: dbfread_records(local))
+    frame, read, peer_records, peer = report.best_of(
+        lambda: read_dbf(local, columns=list(schema)), lambda: dbfread_records(local)
+    )
     report.add(f"{registrar} DBF read (read_dbf)", frame.height, "records", read,
                peer="dbfread", peer_cost=peer)  # fmt: skip
     report.check(f"dbfread reads the same {peer_records:,} records", peer_records == records)
@@ -437,33 +500,28 @@ def fetch_registrar(
 # ---------------------------------------------------------------- stage 3: reconcile, reports
 
 
-def positions_snapshot(
-    report: Report, sample: AumSample, path: Path, *, stage: str | None = None
-) -> tuple[Snapshot, Cost]:
+def write_positions(sample: AumSample, path: Path) -> int:
     """The ledger's positions as the Mongo task writes them: every AMC, sorted by key."""
+    frame = ledger_positions(pl.scan_parquet(sample.ledger), BUSINESS_DATE).sort(list(KEYS))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    collected = frame.collect()
+    collected.write_parquet(path)
+    return collected.height
 
-    def write() -> int:
-        frame = (
-            ledger_positions(pl.scan_parquet(sample.ledger), BUSINESS_DATE)
-            .sort(list(KEYS))
-            .collect()
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(path)
-        return frame.height
 
-    rows, cost = measure(write)
+def positions_snapshot(report: Report, sample: AumSample, path: Path) -> Snapshot:
+    """The full-size ledger positions the reconcile stages read, timed (no peer)."""
+    rows, cost = measure(lambda: write_positions(sample, path))
     txns = pl.scan_parquet(sample.ledger).select(pl.len()).collect().item()
-    if stage:
-        report.add(stage, txns, "txns", cost, note=f"{rows:,} positions")
-    snapshot = Snapshot(
+    report.add("ledger positions (polars reference)", txns, "txns", cost,
+               note=f"{rows:,} positions")  # fmt: skip
+    return Snapshot(
         source="ledger",
         path=str(path),
         rows=rows,
         sha256=sha256_hex(path),
         file=f"{LEDGER_DB}.{LEDGER_COLLECTION}",
     )
-    return snapshot, cost
 
 
 def duckdb_reconcile(
@@ -531,7 +589,8 @@ def reconcile_registrar(
     out = partition_dir(work / "staging", RECON, BUSINESS_DATE, registrar)
     inputs = {"left": snapshot_input(left), "right": snapshot_input(ledger)}
     started = dt.datetime.now(dt.UTC)
-    result, cost = measure(
+    peer_out = work / f"duckdb-{registrar.lower()}.parquet"
+    result, cost, peer_keys, peer = report.best_of(
         lambda: reconcile_to_dir(
             pl.scan_parquet(left["path"]),
             filtered(pl.scan_parquet(ledger["path"]), {"amc_code": list(amcs)}),
@@ -539,11 +598,8 @@ def reconcile_registrar(
             out,
             sources=(left["file"], ledger["file"]),
             inputs=inputs,
-        )
-    )
-    peer_out = work / f"duckdb-{registrar.lower()}.parquet"
-    peer_keys, peer = measure(
-        lambda: duckdb_reconcile(Path(left["path"]), Path(ledger["path"]), spec, amcs, peer_out)
+        ),
+        lambda: duckdb_reconcile(Path(left["path"]), Path(ledger["path"]), spec, amcs, peer_out),
     )
     keys = result.summary["total_keys"]
     report.add(f"{registrar} reconcile (reconcile_to_dir)", keys, "keys", cost,
@@ -595,6 +651,27 @@ def report_stages(
 # ---------------------------------------------------------------- stage 4: Postgres
 
 
+@contextlib.contextmanager
+def serving(process: psutil.Process) -> Iterator[None]:
+    """Count ``process``'s CPU as the server's in the stages measured meanwhile."""
+    SERVER[:] = [process]
+    try:
+        yield
+    finally:
+        SERVER.clear()
+
+
+def postmaster(pg: EmbeddedPostgres) -> psutil.Process:
+    """The Postgres server process: the parent of a backend."""
+    with pg.connect() as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    parent = psutil.Process(int(row[0])).parent()
+    if parent is None:
+        raise RuntimeError("cannot find the Postgres server process")
+    return parent
+
+
 def copy_floor(pg: EmbeddedPostgres, csv: Path) -> int:
     """The peer: COPY the same break rows, already as CSV, into a plain table and commit."""
     statement = queries()["copy_breaks_in"].replace("recon_breaks_in", COPY_TABLE)
@@ -611,7 +688,7 @@ def copy_floor(pg: EmbeddedPostgres, csv: Path) -> int:
 
 def postgres_stages(report: Report, outcomes: dict[str, Outcome], work: Path) -> None:
     print("\nPostgres results store (EmbeddedPostgres, stores.postgres)", flush=True)
-    with EmbeddedPostgres() as pg:
+    with EmbeddedPostgres() as pg, serving(postmaster(pg)):
         os.environ.update(connection_env(pg))
         hook = PostgresHook(postgres_conn_id="recon_postgres")
         applied, cost = measure(lambda: ensure_schema(hook))
@@ -648,6 +725,15 @@ def postgres_stages(report: Report, outcomes: dict[str, Outcome], work: Path) ->
 # ---------------------------------------------------------------- stage 5: MongoDB
 
 
+def secantusd() -> psutil.Process:
+    """The SecantusDB server EmbeddedMongo started: our child running secantusd-py."""
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if any("secantusd" in part for part in child.cmdline()):
+                return child
+    raise RuntimeError("no secantusd-py child process (RECON_TEST_MONGO_URL set?)")
+
+
 def mongo_stages(
     report: Report, sample: AumSample, config: AumConfig, work: Path, positions: int
 ) -> None:
@@ -657,7 +743,7 @@ def mongo_stages(
           "(EmbeddedMongo: SecantusDB)", flush=True)  # fmt: skip
     folder = work / "mongo"
     shutil.rmtree(folder, ignore_errors=True)
-    with EmbeddedMongo() as mongo:
+    with EmbeddedMongo() as mongo, serving(secantusd()):
         os.environ.update(connection_env(mongo))
         client = mongo.client()
         docs, cost = measure(
@@ -676,9 +762,10 @@ def mongo_stages(
             as_of=BUSINESS_DATE.isoformat(),
             snapshot_path=str(snapshot_path),
         )
-        ledger, cost = measure(lambda: operator.execute({}))
         reference_path = folder / "polars-positions.parquet"
-        reference, peer = positions_snapshot(report, sample, reference_path)
+        ledger, cost, _, peer = report.best_of(
+            lambda: operator.execute({}), lambda: write_positions(sample, reference_path)
+        )
         report.add("MongoLedgerPositionsOperator (aggregate)", txns, "txns", cost,
                    peer="polars ledger_positions", peer_cost=peer,
                    note=f"{ledger['rows']:,} positions")  # fmt: skip
@@ -693,7 +780,7 @@ def mongo_stages(
             report.add(f"  {name}_pipeline alone (aggregate, to list)", txns, "txns", cost,
                        note=f"{len(answer):,} documents back")  # fmt: skip
         ours = pl.read_parquet(ledger["path"]).cast(dict(POSITIONS_SCHEMA))
-        theirs = pl.read_parquet(reference["path"]).cast(dict(POSITIONS_SCHEMA))
+        theirs = pl.read_parquet(reference_path).cast(dict(POSITIONS_SCHEMA))
         report.check(f"MongoDB's {ours.height:,} positions equal the polars reference",
                      ours.equals(theirs))  # fmt: skip
 
@@ -757,9 +844,9 @@ def fmt(value: float | None, spec: str) -> str:
 
 def table(rows: list[Row]) -> list[str]:
     lines = [
-        "| stage | rows | unit | seconds | rows/s | cpu s | peak MB | +MB | others % "
-        "| peer | peer s | time / peer | note |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
+        "| stage | rows | unit | seconds | rows/s | cpu s | server cpu s | peak MB | +MB "
+        "| others % | peer | peer s | time / peer | note |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
     ]
     for r in rows:
         cells = [
@@ -769,6 +856,7 @@ def table(rows: list[Row]) -> list[str]:
             f"{r.seconds:.2f}",
             fmt(r.rate, ",.0f"),
             f"{r.cpu_s:.2f}",
+            fmt(r.server_cpu_s, ".2f"),
             f"{r.peak_mb:,.0f}",
             f"{r.grew_mb:,.0f}",
             fmt(r.others_pct, ".0f"),
@@ -789,9 +877,14 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--", "include", "plugins", "config"],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    ).stdout.split("\n")  # fmt: skip
     packages = ("polars", "duckdb", "dbfread", "psycopg", "pymongo", "paramiko", "asyncssh")
     return {
         "recon_at": recon_revision(),
+        "uncommitted": [line.strip() for line in changed if line.strip()],
         "cores": os.cpu_count(),
         "cpu": cpu,
         "memory_gib": round(psutil.virtual_memory().total / 2**30),
@@ -805,16 +898,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--positions", type=int, default=1_000_000, help="per registrar")
     parser.add_argument("--mongo-docs", type=int, default=20_000,
                         help="about this many ledger transactions for the MongoDB stages")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of the DBF read, reconcile and Mongo aggregation and of "
+                        "their peers, interleaved; the fastest of each counts")  # fmt: skip
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = f".venv/bin/python bench/bench_aum.py {' '.join(sys.argv[1:])}".strip()
-    report = Report()
+    report = Report(args.repeat)
     info = machine()
     print(f"recon at {info['recon_at']}; {info['cores']} cores ({info['cpu']}), "
           f"{info['memory_gib']} GiB", flush=True)  # fmt: skip
+    if info["uncommitted"]:
+        print(f"uncommitted in include/, plugins/, config/: {', '.join(info['uncommitted'])}")
     print(f"\nData: {args.positions:,} positions per registrar", flush=True)
     sample = sample_at(args.positions, report=report)
     config = load_aum_config()
@@ -825,9 +923,7 @@ def main(argv: list[str] | None = None) -> int:
     snapshots = sftp_stages(report, sample, config, work)
     print("\nLedger positions at full size (what MongoLedgerPositionsOperator writes)", flush=True)
     ledger_path = partition_dir(work / "staging", RECON, BUSINESS_DATE, "ledger") / "right.parquet"
-    ledger, _ = positions_snapshot(
-        report, sample, ledger_path, stage="ledger positions (polars reference)"
-    )
+    ledger = positions_snapshot(report, sample, ledger_path)
     outcomes = reconcile_stages(report, sample, config, snapshots, ledger, work)
     postgres_stages(report, outcomes, work)
 
@@ -852,12 +948,14 @@ def main(argv: list[str] | None = None) -> int:
         "when": dt.datetime.now().isoformat(timespec="seconds"),
         "positions": args.positions,
         "mongo_positions": small,
+        "repeat": args.repeat,
         "machine": info,
         "measured": (
             "one process, one stage at a time; seconds = perf_counter around the call; cpu s = "
             "this process's user+system; peak MB = VmHWM after resetting it (clear_refs) before "
-            "the call, +MB its rise over the RSS at the start; others % = the machine's CPU "
-            "used by other processes meanwhile (includes the Postgres and SecantusDB servers)"
+            "the call, +MB its rise over the RSS at the start; server cpu s = CPU of the "
+            "Postgres or SecantusDB server process (workers included); others % = the machine's "
+            "CPU used by anything else meanwhile (stages of 0.5 s or more)"
         ),
         "rows": [row.as_json() for row in report.rows],
         "checks": report.checks,

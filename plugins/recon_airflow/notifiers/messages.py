@@ -1,9 +1,9 @@
 """The words of recon's alerts: summary and failure messages for email (HTML) and Slack.
 
-Pure functions of plain data (no Airflow import, no I/O), so every message can be read and
-tested without a server. HTML goes through jinja2 with autoescaping; Slack text escapes ``&``,
-``<`` and ``>`` as Slack asks, so a hostile value in a key can neither run in a mail client nor
-ping a channel.
+Pure functions of plain data (no Airflow import, no I/O but reading the templates), so every
+message can be read and tested without a server. HTML goes through jinja2 with autoescaping
+(``templates/*.html.j2``); Slack text escapes ``&``, ``<`` and ``>`` as Slack asks, so a hostile
+value in a key can neither run in a mail client nor ping a channel.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from recon_airflow.dates import business_date_for
 from recon_airflow.outcome import Outcome
@@ -461,76 +462,17 @@ def _one_line(text: str) -> str:
 
 # --- templates ----------------------------------------------------------------------------------
 
-_TEMPLATES: Final = {
-    "summary": """\
-<!doctype html>
-<html><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">
-<h2 style="margin:0 0 8px">{{ recon }} — {{ business_date }}</h2>
-<p>{{ headline }}</p>
-{% if sources %}
-<table cellpadding="6" cellspacing="0" border="1" style="border-collapse:collapse;border-color:#ccc">
-<thead><tr style="background:#f2f2f2">
-<th align="left">{{ headers[0] }}</th>
-{% for header in headers[1:-2] %}<th align="right">{{ header }}</th>{% endfor %}
-<th align="left">{{ headers[-2] }}</th><th align="left">{{ headers[-1] }}</th>
-</tr></thead>
-<tbody>
-{% for s in sources %}
-<tr>
-<td><b>{{ s.source }}</b></td>
-{% for number in s.numbers %}<td align="right">{{ number }}</td>{% endfor %}
-<td style="color:{{ colours.get(s.risk, '#222') }}"><b>{{ s.risk }}</b></td>
-<td>{% if s.failed %}<b style="color:#c62828">FAILED</b>{% else %}passed{% endif %}</td>
-</tr>
-{% endfor %}
-</tbody></table>
-{% endif %}
-{% for t in top %}
-<h3 style="margin:16px 0 6px">Largest breaks: {{ t.source }}</h3>
-<table cellpadding="5" cellspacing="0" border="1" style="border-collapse:collapse;border-color:#ccc">
-<thead><tr style="background:#f2f2f2"><th align="left">Key</th><th align="left">Type</th>
-<th align="left">Field</th><th align="right">{{ t.left }}</th><th align="right">{{ t.right }}</th>
-<th align="right">Difference</th><th align="left">Note</th></tr></thead>
-<tbody>
-{% for r in t.rows %}
-<tr><td>{{ r.key }}</td><td>{{ r.status }}</td><td>{{ r.field }}</td>
-<td align="right">{{ r.left }}</td><td align="right">{{ r.right }}</td>
-<td align="right">{{ r.difference }}</td><td>{{ r.note }}</td></tr>
-{% endfor %}
-</tbody></table>
-{% endfor %}
-{% if sources %}
-<h3 style="margin:16px 0 6px">Reports</h3>
-<ul>
-{% for s in sources %}{% for link in s.links %}
-<li>{% if link.web %}<a href="{{ link.target }}">{{ s.source }} {{ link.format }}</a>
-{% else %}{{ s.source }} {{ link.format }}: <code>{{ link.target }}</code>{% endif %}
-{% if link.attached %} (attached){% endif %}</li>
-{% endfor %}{% endfor %}
-</ul>
-{% endif %}
-</body></html>
-""",
-    "failure": """\
-<!doctype html>
-<html><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">
-<h2 style="margin:0 0 8px;color:#c62828">Task failed: {{ info.task }}</h2>
-<table cellpadding="5" cellspacing="0" border="1" style="border-collapse:collapse;border-color:#ccc">
-{% for name, value in rows %}<tr><th align="left">{{ name }}</th><td>{{ value }}</td></tr>
-{% endfor %}
-</table>
-<h3 style="margin:16px 0 6px">Error</h3>
-<pre style="white-space:pre-wrap;background:#f6f6f6;padding:8px">{{ info.error }}</pre>
-{% if log_link %}<p><a href="{{ log_link }}">Open the task log</a></p>
-{% elif info.log_url %}<p>Log: <code>{{ info.log_url }}</code></p>{% endif %}
-</body></html>
-""",
-}
+TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
 
 
 @functools.cache
 def _template(name: str) -> Template:
+    """``templates/<name>_email.html.j2``, read and compiled once; every value is HTML-escaped."""
     environment = Environment(
-        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return environment.from_string(_TEMPLATES[name])
+    return environment.get_template(f"{name}_email.html.j2")

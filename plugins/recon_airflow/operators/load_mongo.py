@@ -13,7 +13,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from recon_airflow.operators.mongo_ledger import mongo_client
+from recon_airflow.hooks.mongo import mongo_client
 from recon_airflow.outcome import Outcome
 
 # stores.mongo_results (pymongo, polars) is imported in execute: DAG files import this module.

@@ -13,62 +13,21 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from recon.checksum import file_digest
 from recon.errors import did_you_mean
+from recon_airflow.hooks.mongo import CLIENT_DEFAULTS, MongoUnavailableError, mongo_client
 from recon_airflow.outcome import Snapshot
-
-if TYPE_CHECKING:
-    from pymongo import MongoClient
 
 # pymongo, polars and pyarrow are imported where used: DAG files import this module at parse.
 
-# Short enough that a dead server fails the try in seconds (pymongo waits 30 s by default);
-# the connection's extras win, so a slow link can ask for more.
-CLIENT_DEFAULTS: Final[dict[str, int]] = {
-    "serverSelectionTimeoutMS": 5_000,
-    "connectTimeoutMS": 5_000,
-}
 _AMC_CODE = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-class MongoUnavailableError(ConnectionError):
-    """No MongoDB server answered for a connection: transient, so Airflow's retries apply."""
-
-
-@contextmanager
-def mongo_client(conn_id: str) -> Iterator[MongoClient[dict[str, Any]]]:
-    """A client for the Airflow connection ``conn_id``, closed on exit.
-
-    Connection errors inside the block become MongoUnavailableError naming the connection.
-    """
-    from airflow.providers.mongo.hooks.mongo import MongoHook
-    from pymongo.errors import ConnectionFailure
-
-    with MongoHook(mongo_conn_id=conn_id) as hook:
-        present = {name.lower() for name in hook.extras}
-        for name, value in CLIENT_DEFAULTS.items():
-            if name.lower() not in present:
-                hook.extras[name] = value
-        client: MongoClient[dict[str, Any]] = hook.get_conn()
-        try:
-            yield client
-        except ConnectionFailure as err:
-            conn = hook.connection
-            where = f"{conn.host}:{conn.port}" if conn.port else f"{conn.host}"
-            timeout = client.options.server_selection_timeout
-            reason = str(err).split(", Timeout:")[0][:300]
-            raise MongoUnavailableError(
-                f"MongoDB connection `{conn_id}` ({where}) is unreachable: no answer within "
-                f"{timeout:g} s ({type(err).__name__}: {reason}); the task will be retried"
-            ) from err
 
 
 class MongoLedgerPositionsOperator(BaseOperator):
@@ -206,6 +165,7 @@ def write_snapshot(batches: Iterable[Iterable[Any]], path: Path) -> int:
     return rows
 
 
+# CLIENT_DEFAULTS, MongoUnavailableError and mongo_client live in hooks.mongo: re-exported.
 __all__ = [
     "CLIENT_DEFAULTS",
     "MongoLedgerPositionsOperator",

@@ -43,8 +43,9 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from recon.result import LEFT_ONLY, RESULTS_FILE, RIGHT_ONLY
+from recon.result import RESULTS_FILE
 from recon_airflow.outcome import Outcome
+from recon_airflow.stores.partition import labelled_statuses
 
 COLLECTION: Final = "reconciliation_results"
 BATCH_ROWS: Final = 1_000
@@ -179,7 +180,7 @@ class _DocumentBuilder:
         self.fields = fields
         labels = outcome["labels"]
         self.labels = {"left": labels["left"], "right": labels["right"], "both": "both"}
-        self.statuses = {LEFT_ONLY: f"{labels['left']}_only", RIGHT_ONLY: f"{labels['right']}_only"}
+        self.statuses = labelled_statuses(labels)
         amount = outcome["amount_field"]
         self.difference = f"diff_{amount}" if amount else None
         self.common = {
