@@ -43,6 +43,8 @@ def standalone_env(home: Path, stack_env: dict[str, str], port: int) -> dict[str
         "RECON_STAGING_DIR": str(home / "recon" / "staging"),
         "RECON_REPORTS_DIR": str(home / "recon" / "reports"),
         "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("include", "plugins")),
+        # standalone starts its components as `airflow ...` subprocesses: this venv's first
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
 
 
@@ -52,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--positions", type=int, default=500)
     args = parser.parse_args(argv)
+    # Ctrl-C, and a plain `kill`, must both unwind the `with` blocks that stop the servers
+    # (a shell that starts us in the background hands us SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
     home = args.home.resolve()
     shutil.rmtree(home, ignore_errors=True)
     sample = generate_aum(home / "aum-input", positions=args.positions, business_date=BUSINESS_DATE)
@@ -80,14 +86,18 @@ def main(argv: list[str] | None = None) -> int:
             )
             try:
                 proc.wait()
-            except KeyboardInterrupt:
-                print("\nstopping Airflow ...")
+            except (KeyboardInterrupt, SystemExit):
+                print("\nstopping Airflow and the servers ...")
             finally:
                 _stop(proc)
         print(
             f"emails captured: {len(stack.smtp.messages())}, Slack messages: {len(stack.slack.requests())}"
         )
     return 0
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
