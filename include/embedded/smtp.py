@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.policy
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -116,6 +117,8 @@ class EmbeddedSmtp(Managed):
     def start(self) -> EmbeddedSmtp:
         if self._controller is not None:
             return self
+        # aiosmtpd's own AUTH code trips its "login_data is deprecated" warning on every login
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
         self.port = free_port()
         controller = Controller(
             self._mailbox,

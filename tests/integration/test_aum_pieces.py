@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -110,3 +111,25 @@ def test_combined_result_keeps_every_row_and_names_the_source(tmp_path: Path) ->
     ]
     with pytest.raises(ReconError, match="nothing to combine"):
         combine_results({}, spec, tmp_path / "none", name="none")
+
+
+def test_reports_stay_local_when_no_s3_connection_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recon_airflow.report_archive import publish_reports, s3_configured
+
+    monkeypatch.delenv("AIRFLOW_CONN_RECON_S3", raising=False)
+    report = tmp_path / "report.html"
+    report.write_text("<html></html>")
+    outcome: Any = {
+        "recon": "aum_recon",
+        "business_date": "2026-11-20",
+        "source": "CAMS",
+        "reports": {"html": str(report)},
+        "report_links": {},
+    }
+    assert s3_configured("recon_s3") is False
+    published = publish_reports(
+        outcome, s3_conn_id="recon_s3", bucket="recon-reports", prefix="reports", expires_in=60
+    )
+    assert published["report_links"] == {"html": report.as_uri()}
