@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from embedded.base import connection_env
+from embedded.processor_api import ProcessorApi
 from embedded.s3 import EmbeddedS3
 from embedded.sftp import EmbeddedSftp
 from embedded.slack import EmbeddedSlackWebhook
@@ -79,3 +80,19 @@ def net_connections(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def processor_server() -> Iterator[ProcessorApi]:
+    """The local Stripe / PayPal / Square APIs (one server for the session)."""
+    with ProcessorApi() as server:
+        yield server
+
+
+@pytest.fixture
+def processor_api(processor_server: ProcessorApi, monkeypatch: pytest.MonkeyPatch) -> ProcessorApi:
+    """The processor APIs with no records, faults or requests; ``AIRFLOW_CONN_RECON_*`` set."""
+    processor_server.reset()
+    for name, value in connection_env(processor_server).items():
+        monkeypatch.setenv(name, value)
+    return processor_server

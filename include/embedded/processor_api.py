@@ -1,0 +1,199 @@
+"""Payment processors' list APIs on loopback: Stripe, PayPal and Square, with their rules.
+
+One ``ThreadingHTTPServer`` serves every processor's endpoints (each processor's routes, auth
+and paging live in ``embedded.processors.<name>``). Tests and the demo load records in the
+processor's own API shape, and can make the next answers fail (429 with Retry-After, 500) or
+slow, to exercise the hooks' retry rules against a real HTTP server.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qsl, urlsplit
+
+from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: list[tuple[str, str]]  # in order, repeated keys kept (Stripe's created[gte] style)
+    headers: Mapping[str, str]
+    body: bytes
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        for key, value in self.query:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any  # JSON-able
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[["ProcessorApi", Request], Response]
+
+
+@dataclass
+class _Fault:
+    status: int
+    retry_after: int | None
+    body: Any
+
+
+class ProcessorApi(Managed):
+    """The processors' APIs on a free loopback port.
+
+    :ivar records: processor -> its records in the API's own shape (load with ``load``).
+    :ivar secrets: processor -> credential the server accepts (the connections carry them).
+    """
+
+    def __init__(self) -> None:
+        from embedded.processors import PROCESSORS  # the registry of routes, per processor
+
+        self.processors = PROCESSORS
+        self.records: dict[str, list[dict[str, Any]]] = {name: [] for name in PROCESSORS}
+        self.secrets: dict[str, dict[str, str]] = {
+            name: {"login": f"{name}-client", "password": secrets.token_urlsafe(16)}
+            for name in PROCESSORS
+        }
+        self.requests: list[Request] = []
+        self.delay = 0.0
+        self._faults: dict[str, deque[_Fault]] = {name: deque() for name in PROCESSORS}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        api = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs: paging reuses it
+
+            def do_GET(self) -> None:
+                api._serve(self)
+
+            def do_POST(self) -> None:
+                api._serve(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        server = ThreadingHTTPServer((LOOPBACK, 0), _Handler)
+        server.daemon_threads = True
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise ServiceError("the processor API server is not started")
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def connections(self) -> list[AirflowConnection]:
+        """``recon_<processor>``: base URL as host, credentials as login/password."""
+        return [
+            AirflowConnection(
+                f"recon_{name}",
+                "http",
+                host=self.url,
+                login=self.secrets[name]["login"],
+                password=self.secrets[name]["password"],
+            )
+            for name in self.processors
+        ]
+
+    # test controls ---------------------------------------------------------------------------
+
+    def load(self, processor: str, records: list[dict[str, Any]]) -> None:
+        """Serve ``records`` (the API's own shape) for ``processor``, replacing earlier ones."""
+        with self._lock:
+            self.records[processor] = list(records)
+
+    def fail(
+        self, processor: str, status: int, *, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        """Answer the next ``times`` requests to ``processor`` with ``status``."""
+        body = self.processors[processor].error_body(status)
+        with self._lock:
+            self._faults[processor].extend(_Fault(status, retry_after, body) for _ in range(times))
+
+    def reset(self) -> None:
+        with self._lock:
+            for name in self.records:
+                self.records[name] = []
+                self._faults[name].clear()
+            self.requests.clear()
+            self.delay = 0.0
+
+    def requests_to(self, processor: str) -> list[Request]:
+        """The requests that reached one of ``processor``'s routes, in order."""
+        routes = self.processors[processor].ROUTES
+        return [r for r in self.requests if (r.method, r.path) in routes]
+
+    # serving ---------------------------------------------------------------------------------
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        request = Request(
+            handler.command,
+            parts.path,
+            parse_qsl(parts.query, keep_blank_values=True),
+            {k.lower(): v for k, v in handler.headers.items()},
+            handler.rfile.read(length) if length else b"",
+        )
+        with self._lock:
+            self.requests.append(request)
+        response = self._answer(request)
+        if self.delay:
+            time.sleep(self.delay)
+        payload = json.dumps(response.body).encode()
+        handler.send_response(response.status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def _answer(self, request: Request) -> Response:
+        # routes are matched exactly across processors (Stripe and PayPal both live under /v1/)
+        for name, module in self.processors.items():
+            route: Handler | None = module.ROUTES.get((request.method, request.path))
+            if route is None:
+                continue
+            with self._lock:
+                fault = self._faults[name].popleft() if self._faults[name] else None
+            if fault is not None:
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                return Response(fault.status, fault.body, headers)
+            return route(self, request)
+        return Response(404, {"error": {"message": f"no route {request.method} {request.path}"}})

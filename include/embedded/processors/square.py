@@ -1,0 +1,297 @@
+"""Square's ListPayments (``GET /v2/payments``) on loopback, with Square's rules.
+
+Checked against Square's API reference (ListPayments, ErrorCode, Handling errors):
+
+- ``Authorization: Bearer <access token>``; a missing or wrong token is 401
+  ``AUTHENTICATION_ERROR``/``UNAUTHORIZED``. ``Square-Version`` (``YYYY-MM-DD``) is optional and
+  echoed in the answer, as Square does; a malformed one is 400 ``INVALID_SQUARE_VERSION_FORMAT``.
+- ``begin_time``/``end_time`` are RFC 3339 and select on ``created_at``: begin inclusive, end
+  exclusive, in either order (an older general Square page swapped them for DESC; the
+  ListPayments reference does not). Defaults: one year ago and now. Bad times are 400
+  ``INVALID_TIME``, an end before the begin 400 ``INVALID_TIME_RANGE``.
+- ``sort_order`` ``ASC`` or ``DESC`` (default ``DESC``, newest first); anything else is 400
+  ``INVALID_SORT_ORDER``.
+- ``limit``: default 100, which is also the maximum; a larger value is ignored and the default
+  used (Square does not reject it).
+- ``cursor``: opaque, continues the original query; one that does not decode, or belongs to
+  another query, is 400 ``INVALID_CURSOR``.
+- The answer is ``{"payments": [...], "cursor": "..."}``; the last page has no ``cursor`` and an
+  empty result is ``{}``. Errors are ``{"errors": [{"category", "code", "detail", "field"?}]}``.
+
+Records are Square ``Payment`` objects (``api.load("square", [...])``; ``payment`` builds one).
+A sorted index per loaded list keeps a page at O(log n), so a million payments page quickly.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import Any, Final
+
+from embedded.processor_api import ProcessorApi, Request, Response
+
+PREFIX: Final = "/v2/"
+NAME: Final = "square"
+MAX_LIMIT: Final = 100  # also the default
+DEFAULT_VERSION: Final = "2022-12-14"  # what the answer names when the request sends none
+
+_RFC3339: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
+)
+_VERSION: Final = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+# status -> (category, code, detail) for whole-request errors (fault injection, auth, routing)
+_ERRORS: Final[dict[int, tuple[str, str, str]]] = {
+    400: ("INVALID_REQUEST_ERROR", "BAD_REQUEST", "A general error occurred with the request."),
+    401: ("AUTHENTICATION_ERROR", "UNAUTHORIZED", "This request could not be authorized."),
+    403: ("AUTHENTICATION_ERROR", "FORBIDDEN", "A general access error occurred."),
+    404: ("INVALID_REQUEST_ERROR", "NOT_FOUND", "Not Found - a general error occurred."),
+    429: ("RATE_LIMIT_ERROR", "RATE_LIMITED", "Rate Limited - a general error occurred."),
+    500: ("API_ERROR", "INTERNAL_SERVER_ERROR", "A general server error occurred."),
+    502: ("API_ERROR", "BAD_GATEWAY", "Bad Gateway - a general error occurred."),
+    503: ("API_ERROR", "SERVICE_UNAVAILABLE", "Service Unavailable - a general error occurred."),
+    504: ("API_ERROR", "GATEWAY_TIMEOUT", "Gateway Timeout - a general error occurred."),
+}
+
+
+def error_body(status: int) -> dict[str, Any]:
+    """Square's error shape for a whole-request failure with HTTP ``status``."""
+    category, code, detail = _ERRORS.get(status, _ERRORS[500] if status >= 500 else _ERRORS[400])
+    return _errors(category, code, detail)
+
+
+def _errors(category: str, code: str, detail: str, field: str | None = None) -> dict[str, Any]:
+    error = {"category": category, "code": code, "detail": detail}
+    if field is not None:
+        error["field"] = field
+    return {"errors": [error]}
+
+
+def _invalid(code: str, detail: str, field: str | None = None) -> Response:
+    return Response(400, _errors("INVALID_REQUEST_ERROR", code, detail, field))
+
+
+# records ------------------------------------------------------------------------------------
+
+
+def payment(
+    payment_id: str,
+    created_at: dt.datetime | str,
+    amount: int,
+    currency: str,
+    *,
+    status: str = "COMPLETED",
+    tip: int = 0,
+    fees: Sequence[int] | None = None,
+    refunded: int = 0,
+    reference_id: str | None = None,
+    source_type: str = "CARD",
+    note: str | None = None,
+) -> dict[str, Any]:
+    """A Square ``Payment`` as ListPayments returns it (amounts in minor units).
+
+    :param fees: processing fee amounts; default: one INITIAL fee of 2.9% + 30 minor units
+        once COMPLETED (Square adds ``processing_fee`` when the payment completes), none before.
+    """
+    when = created_at if isinstance(created_at, str) else _rfc3339(created_at)
+
+    def money(value: int) -> dict[str, Any]:
+        return {"amount": value, "currency": currency}
+
+    record: dict[str, Any] = {
+        "id": payment_id,
+        "created_at": when,
+        "updated_at": when,
+        "amount_money": money(amount),
+        "total_money": money(amount + tip),
+        "approved_money": money(amount + tip),
+        "status": status,
+        "source_type": source_type,
+        "location_id": "L0CATI0N0000",
+        "order_id": f"order-{payment_id}",
+    }
+    if tip:
+        record["tip_money"] = money(tip)
+    if fees is None:
+        fees = [round((amount + tip) * 0.029) + 30] if status == "COMPLETED" else []
+    if fees:
+        record["processing_fee"] = [
+            {
+                "effective_at": when,
+                "type": "INITIAL" if i == 0 else "ADJUSTMENT",
+                "amount_money": money(fee),
+            }
+            for i, fee in enumerate(fees)
+        ]
+    if refunded:
+        record["refunded_money"] = money(refunded)
+    if reference_id is not None:
+        record["reference_id"] = reference_id
+    if note is not None:
+        record["note"] = note
+    return record
+
+
+def _rfc3339(value: dt.datetime) -> str:
+    text = value.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def _parse_time(value: str) -> dt.datetime | None:
+    if not _RFC3339.match(value):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.upper().replace(" ", "T"))
+    except ValueError:
+        return None
+
+
+Key = tuple[dt.datetime, str]  # (created_at, id): the order ListPayments pages in
+
+
+class _Index:
+    """The loaded payments sorted by (created_at, id), rebuilt when ``api.load`` replaces them."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.source = records
+        self.size = len(records)
+        # loaded records are trusted test data: fromisoformat alone (the regex costs 2x at 1M)
+        parse, utc = dt.datetime.fromisoformat, dt.UTC
+        keys = [(parse(r["created_at"]).astimezone(utc), r["id"]) for r in records]
+        order = sorted(range(len(records)), key=keys.__getitem__)
+        self.keys: list[Key] = [keys[i] for i in order]
+        self.records = [records[i] for i in order]
+
+
+_indexes: weakref.WeakKeyDictionary[ProcessorApi, _Index] = weakref.WeakKeyDictionary()
+_index_lock = threading.Lock()
+
+
+def _index(api: ProcessorApi) -> _Index:
+    records = api.records[NAME]
+    with _index_lock:
+        index = _indexes.get(api)
+        if index is None or index.source is not records or index.size != len(records):
+            index = _indexes[api] = _Index(records)
+        return index
+
+
+# cursor -------------------------------------------------------------------------------------
+
+
+def _fingerprint(request: Request) -> str:
+    """What a cursor is bound to: the query's filters and order (``limit`` may change)."""
+    parts = [request.param(n) or "" for n in ("begin_time", "end_time", "sort_order")]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def _encode_cursor(key: Key, fingerprint: str) -> str:
+    body = json.dumps({"k": [key[0].isoformat(), key[1]], "q": fingerprint})
+    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, fingerprint: str) -> Key | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        body = json.loads(raw)
+        when, payment_id = body["k"]
+        if body["q"] != fingerprint:
+            return None
+        moment = dt.datetime.fromisoformat(when)
+        return (moment, str(payment_id)) if moment.tzinfo is not None else None
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        return None
+
+
+# route --------------------------------------------------------------------------------------
+
+
+def _authorised(api: ProcessorApi, request: Request) -> bool:
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    expected = api.secrets[NAME]["password"]
+    return scheme.lower() == "bearer" and secrets.compare_digest(token.strip(), expected)
+
+
+def list_payments(api: ProcessorApi, request: Request) -> Response:
+    """``GET /v2/payments``: one page of payments in the window, in the asked order."""
+    if not _authorised(api, request):
+        return Response(401, error_body(401))
+    version = request.headers.get("square-version")
+    if version is not None and not _VERSION.match(version):
+        return _invalid(
+            "INVALID_SQUARE_VERSION_FORMAT",
+            f"Invalid Square-Version format '{version}': expected YYYY-MM-DD.",
+        )
+    headers = {"Square-Version": version or DEFAULT_VERSION}
+
+    now = dt.datetime.now(dt.UTC)
+    window: dict[str, dt.datetime] = {}
+    for name, default in (("begin_time", now - dt.timedelta(days=365)), ("end_time", now)):
+        text = request.param(name)
+        parsed = default if text is None else _parse_time(text)
+        if parsed is None:
+            return _invalid("INVALID_TIME", f"Invalid {name}: '{text}' is not RFC 3339.", name)
+        window[name] = parsed.astimezone(dt.UTC)
+    begin, end = window["begin_time"], window["end_time"]
+    if end < begin:
+        return _invalid("INVALID_TIME_RANGE", "The end_time is before the begin_time.", "end_time")
+
+    order = request.param("sort_order", "DESC") or "DESC"
+    if order not in ("ASC", "DESC"):
+        return _invalid(
+            "INVALID_SORT_ORDER", f"Invalid sort_order '{order}': use ASC or DESC.", "sort_order"
+        )
+
+    limit_text = request.param("limit")
+    try:
+        limit = MAX_LIMIT if limit_text is None else int(limit_text)
+    except ValueError:
+        return _invalid(
+            "EXPECTED_INTEGER", f"Expected an integer limit, got '{limit_text}'.", "limit"
+        )
+    if limit < 1:
+        return _invalid("VALUE_TOO_LOW", f"limit must be at least 1, got {limit}.", "limit")
+    if limit > MAX_LIMIT:
+        limit = MAX_LIMIT  # Square ignores a larger value and uses the default
+
+    fingerprint = _fingerprint(request)
+    after: Key | None = None
+    cursor = request.param("cursor")
+    if cursor is not None:
+        after = _decode_cursor(cursor, fingerprint)
+        if after is None:
+            return _invalid("INVALID_CURSOR", "The pagination cursor is invalid.", "cursor")
+
+    index = _index(api)
+    lo = bisect.bisect_left(index.keys, (begin, ""))  # begin inclusive
+    hi = bisect.bisect_left(index.keys, (end, ""))  # end exclusive
+    if order == "ASC":
+        if after is not None:
+            lo = max(lo, bisect.bisect_right(index.keys, after))
+        chosen = range(lo, min(hi, lo + limit))
+        more = lo + limit < hi
+    else:
+        if after is not None:
+            hi = min(hi, bisect.bisect_left(index.keys, after))
+        chosen = range(hi - 1, max(lo, hi - limit) - 1, -1)
+        more = hi - limit > lo
+
+    page = [index.records[i] for i in chosen]
+    body: dict[str, Any] = {}
+    if page:
+        body["payments"] = page
+    if more and chosen:
+        body["cursor"] = _encode_cursor(index.keys[chosen[-1]], fingerprint)
+    return Response(200, body, headers)
+
+
+ROUTES: Final = {("GET", "/v2/payments"): list_payments}
