@@ -44,6 +44,7 @@ from recon_airflow.hooks.processor import (
     REFUNDED,
     SUCCEEDED,
     ProcessorAuthError,
+    ProcessorDataError,
     ProcessorError,
     ProcessorHook,
     Transaction,
@@ -60,7 +61,7 @@ TOKEN_MARGIN: Final = 60.0
 STATUSES: Final = {"S": SUCCEEDED, "P": PENDING, "D": FAILED, "V": REFUNDED, "F": SUCCEEDED}
 
 
-class PayPalDataError(ValueError):
+class PayPalDataError(ProcessorDataError):
     """A PayPal record cannot be normalised (bad data: retrying will not fix it)."""
 
 

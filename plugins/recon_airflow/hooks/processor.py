@@ -61,6 +61,14 @@ class ProcessorError(Exception):
         super().__init__(f"processor connection {conn_id!r}: {where}: {message}")
 
 
+class ProcessorDataError(ValueError):
+    """A record the processor sent cannot be normalised: bad data, a retry gets the same.
+
+    Every hook's data error is one of these, so the extract maps them to a failure without
+    retry in one place.
+    """
+
+
 class ProcessorAuthError(ProcessorError):
     """401/403: the connection's credentials were refused."""
 

@@ -32,6 +32,7 @@ from recon_airflow.hooks.processor import (
     REFUNDED,
     SUCCEEDED,
     ProcessorAuthError,
+    ProcessorDataError,
     ProcessorError,
     ProcessorHook,
     Transaction,
@@ -118,12 +119,16 @@ class SquareHook(ProcessorHook):
             yield to_transaction(record, conn_id=self.conn_id)
 
 
+class SquareDataError(ProcessorError, ProcessorDataError):
+    """A Square payment cannot be normalised (bad data: not retried)."""
+
+
 def to_transaction(payment: Mapping[str, Any], *, conn_id: str = "") -> Transaction:
     """One Square ``Payment`` as a ``Transaction`` (the rules in the module docstring)."""
     payment_id = str(payment.get("id") or "")
 
     def bad(problem: str) -> ProcessorError:
-        return ProcessorError(conn_id, 200, f"payment {payment_id or '?'}: {problem}")
+        return SquareDataError(conn_id, 200, f"payment {payment_id or '?'}: {problem}")
 
     money = payment.get("total_money") or payment.get("amount_money")
     if not payment_id or not isinstance(money, Mapping):

@@ -39,6 +39,7 @@ from recon_airflow.hooks.processor import (
     REFUNDED,
     SUCCEEDED,
     ProcessorAuthError,
+    ProcessorDataError,
     ProcessorError,
     ProcessorHook,
     Transaction,
@@ -54,7 +55,7 @@ REFERENCE: Final = re.compile(r"\border ([^\s()]+)")
 _AMOUNTS: Final = ("amount", "fee", "net")
 
 
-class StripeDataError(ProcessorError):
+class StripeDataError(ProcessorError, ProcessorDataError):
     """Stripe answered, but with a record or page this hook cannot read (no retry fixes it)."""
 
 
