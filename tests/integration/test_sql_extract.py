@@ -1,0 +1,68 @@
+"""SqlToStagingOperator: the ledger's business day from Postgres into a Parquet snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from embedded.payments_seed import seed_ledger_postgres
+from recon.payments_world import PaymentsDay, generate_payments_day
+from recon_airflow.operators.sql_extract import SqlToStagingOperator
+
+DAY = dt.date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> PaymentsDay:
+    return generate_payments_day(
+        tmp_path_factory.mktemp("pay"), business_date=DAY, per_processor=150
+    )
+
+
+def run(path: Path, day: PaymentsDay, sql: str = "ledger_payments.sql") -> dict[str, Any]:
+    op = SqlToStagingOperator(
+        task_id="ledger",
+        source="ledger",
+        sql=sql,
+        snapshot_path=str(path),
+        parameters={"start": day.start.isoformat(), "end": day.end.isoformat()},
+    )
+    return dict(op.execute({}))  # type: ignore[arg-type]
+
+
+def test_the_days_ledger_rows_exactly(
+    pg_clean: Any, db_connections: dict[str, str], day: PaymentsDay, tmp_path: Path
+) -> None:
+    with pg_clean.connect() as conn:
+        seed_ledger_postgres(conn, day.ledger)
+    snapshot = run(tmp_path / "ledger.parquet", day)
+    staged = pl.read_parquet(tmp_path / "ledger.parquet")
+    expected = pl.read_parquet(day.ledger).filter(
+        (pl.col("booked_at") >= day.start) & (pl.col("booked_at") < day.end)
+    )
+    assert snapshot["rows"] == staged.height == expected.height > 0
+    key = ["processor", "payment_id", "booked_at"]
+    assert (
+        staged.sort(key)
+        .select(expected.columns)
+        .with_columns(pl.col("amount", "fee").cast(pl.Decimal(18, 2)))
+        .equals(expected.sort(key))
+    )
+
+
+def test_refusals_fail_without_retry(
+    pg_clean: Any, db_connections: dict[str, str], day: PaymentsDay, tmp_path: Path
+) -> None:
+    target = tmp_path / "ledger.parquet"
+    with pytest.raises(AirflowFailException, match=r"ledger\.payments"):  # no table yet
+        run(target, day)
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(AirflowFailException, match=r"no include/sql/nope\.sql"):
+        run(target, day, "nope.sql")
+    with pytest.raises(AirflowFailException, match=r"not a \.sql file in include/sql"):
+        run(target, day, "../../etc/passwd")
