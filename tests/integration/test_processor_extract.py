@@ -133,3 +133,25 @@ def test_unknown_processor_and_bad_date(tmp_path: Path) -> None:
     )
     with pytest.raises(AirflowFailException, match="not YYYY-MM-DD"):
         op.execute({})  # type: ignore[arg-type]
+
+
+def test_settlement_window_reaches_past_midnight(
+    processor_api: ProcessorApi, tmp_path: Path
+) -> None:
+    day_end = T0 + 86_400
+    processor_api.load(
+        "stripe",
+        [
+            balance_transaction(
+                "txn_late", amount=500, fee=0, currency="usd", created=day_end + 600
+            ),
+            balance_transaction(
+                "txn_next", amount=500, fee=0, currency="usd", created=day_end + 7200
+            ),
+        ],
+    )
+    assert extract("stripe", tmp_path / "a.parquet")["rows"] == 0
+    extract("stripe", tmp_path / "b.parquet", settlement_hours=1)
+    assert pl.read_parquet(tmp_path / "b.parquet")["transaction_id"].to_list() == ["txn_late"]
+    with pytest.raises(AirflowFailException, match="between 0 and 24"):
+        extract("stripe", tmp_path / "c.parquet", settlement_hours=30)

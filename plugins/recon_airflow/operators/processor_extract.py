@@ -132,6 +132,8 @@ class ProcessorToStagingOperator(BaseOperator):
 
     :param processor: ``stripe``, ``paypal`` or ``square``.
     :param conn_id: the processor's connection (default ``recon_<processor>``).
+    :param settlement_hours: how far past midnight the processor side reaches (a payment
+        booked late on D may settle on D+1: the recon calls it ``timing`` inside this window).
     :param max_attempts: / ``backoff``: the hook's own retries per request.
     """
 
@@ -144,6 +146,7 @@ class ProcessorToStagingOperator(BaseOperator):
         business_date: str,
         snapshot_path: str,
         conn_id: str | None = None,
+        settlement_hours: float = 0.0,
         max_attempts: int = 5,
         backoff: float = 1.0,
         **kwargs: Any,
@@ -153,6 +156,7 @@ class ProcessorToStagingOperator(BaseOperator):
         self.business_date = business_date
         self.snapshot_path = snapshot_path
         self.conn_id = conn_id
+        self.settlement_hours = settlement_hours
         self.max_attempts = max_attempts
         self.backoff = backoff
 
@@ -160,6 +164,11 @@ class ProcessorToStagingOperator(BaseOperator):
         from recon.checksum import file_digest
 
         start, end = day_window(self.business_date)
+        if not 0 <= self.settlement_hours <= 24:
+            raise AirflowFailException(
+                f"settlement_hours {self.settlement_hours} must be between 0 and 24"
+            )
+        end += dt.timedelta(hours=self.settlement_hours)
         hook = hook_class(self.processor)(
             self.conn_id or f"recon_{self.processor}",
             max_attempts=self.max_attempts,
