@@ -51,6 +51,7 @@ from typing import Any, Final
 import numpy as np
 import polars as pl
 
+from recon.processor_records import balance_transaction, payment
 from recon.samples import decimal_amount
 
 PROCESSORS: Final = ("stripe", "paypal", "square")
@@ -456,7 +457,7 @@ def _rows(frame: pl.DataFrame, *columns: str | pl.Expr) -> Iterator[tuple[Any, .
 
 
 def _stripe_records(cases: pl.DataFrame) -> list[dict[str, Any]]:
-    """Balance transactions as ``embedded.processors.stripe.balance_transaction`` builds them."""
+    """Stripe balance transactions of the processor-side cases."""
     records = []
     failed = pl.col("status") == "failed"
     rows = _rows(
@@ -478,35 +479,17 @@ def _stripe_records(cases: pl.DataFrame) -> list[dict[str, Any]]:
     )
     for txn_id, created, amount, fee, currency, description, txn_type, source, status in rows:
         records.append(
-            {
-                "id": txn_id,
-                "object": "balance_transaction",
-                "amount": amount,
-                "available_on": created + 2 * _DAY,
-                "created": created,
-                "currency": currency,
-                "description": description,
-                "exchange_rate": None,
-                "fee": fee,
-                "fee_details": (
-                    [
-                        {
-                            "amount": fee,
-                            "application": None,
-                            "currency": currency,
-                            "description": "Stripe processing fees",
-                            "type": "stripe_fee",
-                        }
-                    ]
-                    if fee
-                    else []
-                ),
-                "net": amount - fee,
-                "reporting_category": txn_type,
-                "source": source,
-                "status": status,
-                "type": txn_type,
-            }
+            balance_transaction(
+                txn_id,
+                amount=amount,
+                fee=fee,
+                currency=currency,
+                created=created,
+                type=txn_type,
+                status=status,
+                source=source,
+                description=description,
+            )
         )
     return records
 
@@ -562,7 +545,7 @@ _SQUARE_STATUS: Final = {
 
 
 def _square_records(cases: pl.DataFrame) -> list[dict[str, Any]]:
-    """Square ``Payment`` objects as ``embedded.processors.square.payment`` builds them."""
+    """Square ``Payment`` objects of the processor-side cases."""
     records = []
     rows = _rows(
         _processor_rows(cases),
@@ -578,39 +561,22 @@ def _square_records(cases: pl.DataFrame) -> list[dict[str, Any]]:
     )
     for txn_id, when, amount, currency, fee, booked_fee, adjusted, status, payment_id in rows:
         square_status = _SQUARE_STATUS[status]
-
-        def money(value: int, currency: str = currency) -> dict[str, Any]:
-            return {"amount": value, "currency": currency}
-
-        record: dict[str, Any] = {
-            "id": txn_id,
-            "created_at": when,
-            "updated_at": when,
-            "amount_money": money(amount),
-            "total_money": money(amount),
-            "approved_money": money(amount),
-            "status": square_status,
-            "source_type": "CARD",
-            "location_id": "L0CATI0N0000",
-            "order_id": f"order-{txn_id}",
-        }
         # Square adds processing_fee once a payment completes; a correction is an ADJUSTMENT
         fees = [fee] if fee or square_status == "COMPLETED" else []
         if adjusted and fee != booked_fee:
             fees = [booked_fee, fee - booked_fee]
-        if fees:
-            record["processing_fee"] = [
-                {
-                    "effective_at": when,
-                    "type": "INITIAL" if i == 0 else "ADJUSTMENT",
-                    "amount_money": money(value),
-                }
-                for i, value in enumerate(fees)
-            ]
-        if status == "refunded":
-            record["refunded_money"] = money(amount)
-        record["reference_id"] = payment_id
-        records.append(record)
+        records.append(
+            payment(
+                txn_id,
+                when,
+                amount,
+                currency,
+                status=square_status,
+                fees=fees,
+                refunded=amount if status == "refunded" else 0,
+                reference_id=payment_id,
+            )
+        )
     return records
 
 

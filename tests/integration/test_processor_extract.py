@@ -11,9 +11,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from embedded.processor_api import ProcessorApi
-from embedded.processors.square import payment
-from embedded.processors.stripe import balance_transaction
 from recon.checksum import file_digest
+from recon.processor_records import balance_transaction, payment
 from recon_airflow.hooks.processor import ProcessorUnavailableError
 from recon_airflow.operators.processor_extract import ProcessorToStagingOperator
 

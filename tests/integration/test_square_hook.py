@@ -19,7 +19,7 @@ import pytest
 
 from embedded.base import connection_env
 from embedded.processor_api import ProcessorApi
-from embedded.processors.square import payment
+from recon.processor_records import payment
 from recon_airflow.hooks.processor import (
     ProcessorAuthError,
     ProcessorError,

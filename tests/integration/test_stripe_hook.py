@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from embedded.processor_api import ProcessorApi
-from embedded.processors.stripe import balance_transaction
+from recon.processor_records import balance_transaction
 from recon_airflow.hooks.processor import (
     ProcessorAuthError,
     ProcessorError,

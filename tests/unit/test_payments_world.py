@@ -17,8 +17,6 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from embedded.processors.square import payment
-from embedded.processors.stripe import balance_transaction
 from recon.payments_world import (
     EXPECTED,
     PROCESSORS,
@@ -28,6 +26,7 @@ from recon.payments_world import (
     kind_counts,
     read_truth,
 )
+from recon.processor_records import balance_transaction, payment
 
 D = dt.date(2026, 11, 20)
 PER_PROCESSOR = 400

@@ -18,7 +18,8 @@ Checked against Square's API reference (ListPayments, ErrorCode, Handling errors
 - The answer is ``{"payments": [...], "cursor": "..."}``; the last page has no ``cursor`` and an
   empty result is ``{}``. Errors are ``{"errors": [{"category", "code", "detail", "field"?}]}``.
 
-Records are Square ``Payment`` objects (``api.load("square", [...])``; ``payment`` builds one).
+Records are Square ``Payment`` objects (``api.load("square", [...])``; ``recon.processor_records.payment``
+builds one).
 A sorted index per loaded list keeps a page at O(log n), so a million payments page quickly.
 """
 
@@ -34,7 +35,6 @@ import re
 import secrets
 import threading
 import weakref
-from collections.abc import Sequence
 from typing import Any, Final
 
 from embedded.processor_api import ProcessorApi, Request, Response
@@ -81,69 +81,6 @@ def _invalid(code: str, detail: str, field: str | None = None) -> Response:
 
 
 # records ------------------------------------------------------------------------------------
-
-
-def payment(
-    payment_id: str,
-    created_at: dt.datetime | str,
-    amount: int,
-    currency: str,
-    *,
-    status: str = "COMPLETED",
-    tip: int = 0,
-    fees: Sequence[int] | None = None,
-    refunded: int = 0,
-    reference_id: str | None = None,
-    source_type: str = "CARD",
-    note: str | None = None,
-) -> dict[str, Any]:
-    """A Square ``Payment`` as ListPayments returns it (amounts in minor units).
-
-    :param fees: processing fee amounts; default: one INITIAL fee of 2.9% + 30 minor units
-        once COMPLETED (Square adds ``processing_fee`` when the payment completes), none before.
-    """
-    when = created_at if isinstance(created_at, str) else _rfc3339(created_at)
-
-    def money(value: int) -> dict[str, Any]:
-        return {"amount": value, "currency": currency}
-
-    record: dict[str, Any] = {
-        "id": payment_id,
-        "created_at": when,
-        "updated_at": when,
-        "amount_money": money(amount),
-        "total_money": money(amount + tip),
-        "approved_money": money(amount + tip),
-        "status": status,
-        "source_type": source_type,
-        "location_id": "L0CATI0N0000",
-        "order_id": f"order-{payment_id}",
-    }
-    if tip:
-        record["tip_money"] = money(tip)
-    if fees is None:
-        fees = [round((amount + tip) * 0.029) + 30] if status == "COMPLETED" else []
-    if fees:
-        record["processing_fee"] = [
-            {
-                "effective_at": when,
-                "type": "INITIAL" if i == 0 else "ADJUSTMENT",
-                "amount_money": money(fee),
-            }
-            for i, fee in enumerate(fees)
-        ]
-    if refunded:
-        record["refunded_money"] = money(refunded)
-    if reference_id is not None:
-        record["reference_id"] = reference_id
-    if note is not None:
-        record["note"] = note
-    return record
-
-
-def _rfc3339(value: dt.datetime) -> str:
-    text = value.astimezone(dt.UTC).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")
 
 
 def _parse_time(value: str) -> dt.datetime | None:

@@ -9,7 +9,7 @@
   other filters, ``type``/``currency``/``payout``/``source``/``expand[]``, are not served here).
 
 Records are served as loaded (``api.load("stripe", records)``), in Stripe's balance_transaction
-shape; ``balance_transaction`` builds one. Balance transactions carry no ``metadata``: our
+shape; ``recon.processor_records.balance_transaction`` builds one. Balance transactions carry no ``metadata``: our
 payment id travels in the charge's ``description`` as ``order <payment id>``, which Stripe
 copies onto the charge's balance transaction and wraps for a refund's
 (``REFUND FOR CHARGE (order <payment id>)``).
@@ -48,63 +48,6 @@ _KNOWN_PARAMS: Final = frozenset(
     }
 )
 _DOCS: Final = "See https://stripe.com/docs/api or we can help at https://support.stripe.com/."
-
-
-def balance_transaction(
-    txn_id: str,
-    *,
-    amount: int,
-    fee: int,
-    currency: str,
-    created: int,
-    type: str = "charge",
-    status: str = "available",
-    source: str | None = None,
-    description: str | None = None,
-    available_on: int | None = None,
-    reporting_category: str | None = None,
-) -> dict[str, Any]:
-    """One record in Stripe's balance_transaction shape (amounts signed, in minor units)."""
-    return {
-        "id": txn_id,
-        "object": "balance_transaction",
-        "amount": amount,
-        "available_on": created + 2 * 86_400 if available_on is None else available_on,
-        "created": created,
-        "currency": currency.lower(),
-        "description": description,
-        "exchange_rate": None,
-        "fee": fee,
-        "fee_details": (
-            [
-                {
-                    "amount": fee,
-                    "application": None,
-                    "currency": currency.lower(),
-                    "description": "Stripe processing fees",
-                    "type": "stripe_fee",
-                }
-            ]
-            if fee
-            else []
-        ),
-        "net": amount - fee,
-        "reporting_category": reporting_category or _REPORTING_CATEGORY.get(type, type),
-        "source": source,
-        "status": status,
-        "type": type,
-    }
-
-
-_REPORTING_CATEGORY: Final = {
-    "charge": "charge",
-    "payment": "charge",
-    "refund": "refund",
-    "payment_refund": "refund",
-    "payout": "payout",
-    "adjustment": "other_adjustment",
-    "stripe_fee": "fee",
-}
 
 
 def error_body(status: int, message: str | None = None, **details: str) -> dict[str, Any]:
