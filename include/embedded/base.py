@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -36,6 +38,22 @@ def wait_for_port(
                 return
         time.sleep(0.05)
     raise ServiceError(f"{what or 'server'} did not listen on {host}:{port} within {timeout:.0f} s")
+
+
+def serve_in_thread(server: ThreadingHTTPServer, name: str) -> threading.Thread:
+    """Serve ``server`` from a daemon thread (the local HTTP stand-ins: Slack, processor APIs)."""
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def stop_serving(server: ThreadingHTTPServer, thread: threading.Thread) -> None:
+    """Stop what ``serve_in_thread`` started and release its port."""
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:

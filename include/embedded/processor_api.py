@@ -19,7 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError
+from embedded.base import (
+    LOOPBACK,
+    AirflowConnection,
+    Managed,
+    ServiceError,
+    serve_in_thread,
+    stop_serving,
+)
 
 
 @dataclass(frozen=True)
@@ -101,15 +108,14 @@ class ProcessorApi(Managed):
         server.daemon_threads = True
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(server, "recon-embedded-processors")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._server is not None and self._thread is not None:
+            stop_serving(self._server, self._thread)
+        self._server = None
+        self._thread = None
 
     @property
     def url(self) -> str:

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError
+from embedded.base import (
+    LOOPBACK,
+    AirflowConnection,
+    Managed,
+    ServiceError,
+    serve_in_thread,
+    stop_serving,
+)
 
 WEBHOOK_PATH = "/services/T000/B000/XXXX"
 
@@ -88,24 +95,15 @@ class EmbeddedSlackWebhook(Managed):
             return self
         server = _Recorder()
         self.port = int(server.server_address[1])
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="recon-embedded-slack",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server, "recon-embedded-slack")
         self._server = server
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self._server is not None and self._thread is not None:
+            stop_serving(self._server, self._thread)
+        self._server = None
+        self._thread = None
 
     def connections(self) -> list[AirflowConnection]:
         """``recon_slack``: the password is the whole webhook URL."""
