@@ -15,8 +15,8 @@ from typing import Any
 
 import polars as pl
 
-from recon.checksum import file_digest
 from recon.errors import InputFileError, ReconError
+from recon.files import file_digest
 from recon.matching import match
 from recon.partitions import count_rows, partition_count, partitioned_sides
 from recon.prepare import Plan, Prepared, finish, make_plan, prepare, read_error, side_query

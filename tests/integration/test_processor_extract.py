@@ -11,7 +11,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from embedded.processor_api import ProcessorApi
-from recon.checksum import file_digest
+from recon.files import file_digest
 from recon.processor_records import balance_transaction, payment
 from recon_airflow.hooks.processor import ProcessorUnavailableError
 from recon_airflow.operators.processor_extract import ProcessorToStagingOperator

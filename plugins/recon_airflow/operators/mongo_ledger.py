@@ -9,9 +9,7 @@ retry; a server that does not answer fails it quickly, with a retryable error.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -20,8 +18,8 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from recon.checksum import file_digest
 from recon.errors import did_you_mean
+from recon.files import file_digest, replaced_atomically
 from recon_airflow.hooks.mongo import CLIENT_DEFAULTS, MongoUnavailableError, mongo_client
 from recon_airflow.outcome import Snapshot
 
@@ -147,21 +145,13 @@ def write_snapshot(batches: Iterable[Iterable[Any]], path: Path) -> int:
 
     from recon_airflow.hooks.ledger import POSITIONS_SCHEMA, positions_frame
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     schema = POSITIONS_SCHEMA.to_frame().to_arrow().schema
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
     rows = 0
-    try:
-        with pq.ParquetWriter(temp, schema) as writer:
-            for batch in batches:
-                frame = positions_frame([batch])
-                writer.write_table(frame.to_arrow().cast(schema))
-                rows += frame.height
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with replaced_atomically(path) as staged, pq.ParquetWriter(staged, schema) as writer:
+        for batch in batches:
+            frame = positions_frame([batch])
+            writer.write_table(frame.to_arrow().cast(schema))
+            rows += frame.height
     return rows
 
 

@@ -10,7 +10,6 @@ that outlast the hook's own attempts fail with a transient error, so the task's 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,25 +94,24 @@ def write_transactions(transactions: Iterable[Transaction], path: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from recon.files import replaced_atomically
+
     schema = arrow_schema()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     rows = 0
-    try:
-        with pq.ParquetWriter(temp, schema, compression="zstd") as writer:
-            batch: list[Transaction] = []
-            for transaction in transactions:
-                _check_scale(transaction)
-                batch.append(transaction)
-                if len(batch) >= BATCH_ROWS:
-                    writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                    rows += len(batch)
-                    batch = []
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-            rows += len(batch)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    with (
+        replaced_atomically(path) as staged,
+        pq.ParquetWriter(staged, schema, compression="zstd") as writer,
+    ):
+        batch: list[Transaction] = []
+        for transaction in transactions:
+            _check_scale(transaction)
+            batch.append(transaction)
+            if len(batch) >= BATCH_ROWS:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                rows += len(batch)
+                batch = []
+        writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+        rows += len(batch)
     return rows
 
 
@@ -161,7 +159,7 @@ class ProcessorToStagingOperator(BaseOperator):
         self.backoff = backoff
 
     def execute(self, context: Context) -> Snapshot:
-        from recon.checksum import file_digest
+        from recon.files import file_digest
 
         start, end = day_window(self.business_date)
         if not 0 <= self.settlement_hours <= 24:

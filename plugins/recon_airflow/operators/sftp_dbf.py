@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from recon.checksum import file_digest
 from recon.errors import DbfError, Problem, SchemaError, did_you_mean
+from recon.files import file_digest, replaced_atomically
 from recon_airflow.outcome import Snapshot
 
 if TYPE_CHECKING:  # polars, numpy and the SFTP client load at run time: DAG files import this
@@ -95,7 +95,8 @@ class SftpDbfToStagingOperator(BaseOperator):
             self._download(local)
             sha256 = file_digest(local)
             frame = self._checked_frame(local, business_date)
-            write_parquet_atomically(frame, target)
+            with replaced_atomically(target) as staged:
+                frame.write_parquet(staged)
         finally:
             local.unlink(missing_ok=True)
         self.log.info("Staged %d records of %s at %s", frame.height, self.remote_path, target)
@@ -322,13 +323,3 @@ def live_record_numbers(path: str | os.PathLike[str], height: int) -> np.ndarray
     flags = np.array(records[:, 0])
     del records
     return np.flatnonzero(flags != DELETED) + 1
-
-
-def write_parquet_atomically(frame: pl.DataFrame, target: Path) -> None:
-    """Write ``target`` under a temporary name in its folder, then rename it into place."""
-    partial = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
-    try:
-        frame.write_parquet(partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)

@@ -8,7 +8,6 @@ error) fails without retry; a database that cannot be reached raises as it is, s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,25 +64,21 @@ class SqlToStagingOperator(BaseOperator):
         import psycopg
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        from recon.checksum import file_digest
+        from recon.files import file_digest, replaced_atomically
 
         query = read_sql_file(self.sql)
         path = Path(self.snapshot_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
         options = {"params": dict(self.parameters or {})}
-        rows = 0
         conn = PostgresHook(postgres_conn_id=self.postgres_conn_id).get_conn()
         try:
             table = pl.read_database(query, conn, execute_options=options)
-            table.write_parquet(temp, compression="zstd")
-            rows = table.height
-            os.replace(temp, path)
         except psycopg.errors.ProgrammingError as exc:  # missing table, syntax, bad parameter
             raise AirflowFailException(f"include/sql/{self.sql}: {exc}".strip()) from None
         finally:
-            temp.unlink(missing_ok=True)
             conn.close()
+        with replaced_atomically(path) as staged:
+            table.write_parquet(staged, compression="zstd")
+        rows = table.height
         self.log.info("%s: %d rows from include/sql/%s", self.source, rows, self.sql)
         return Snapshot(
             source=self.source,
