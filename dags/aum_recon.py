@@ -23,7 +23,7 @@ import pendulum
 from airflow.providers.sftp.sensors.sftp import SFTPSensor
 from airflow.sdk import Param, dag
 
-from recon_airflow.notifiers.alerts import SummaryAlertOperator, failure_alert
+from recon_airflow.notifiers.alerts import FailureAlert, SummaryAlertOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.mongo_ledger import MongoLedgerPositionsOperator
@@ -66,7 +66,7 @@ CONN = {
         "retry_delay": dt.timedelta(minutes=2),
         "retry_exponential_backoff": True,
         "max_retry_delay": dt.timedelta(minutes=30),
-        "on_failure_callback": failure_alert(
+        "on_failure_callback": FailureAlert(
             OPS_EMAIL,
             smtp_conn_id=CONN["smtp"],
             slack_conn_id=CONN["slack"],

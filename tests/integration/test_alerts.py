@@ -23,7 +23,7 @@ from embedded.smtp import FROM_EMAIL, EmbeddedSmtp
 from recon.reconcile import compare_files
 from recon.samples import SamplePair
 from recon.spec import load_spec
-from recon_airflow.notifiers.alerts import SummaryAlertOperator, failure_alert, send_summary
+from recon_airflow.notifiers.alerts import FailureAlert, SummaryAlertOperator, send_summary
 from recon_airflow.outcome import Outcome
 
 DATE = "2026-11-20"
@@ -264,7 +264,7 @@ def test_summary_operator_lists_the_largest_breaks_from_the_results(
 def test_failure_alert_sends_the_email_and_the_slack_message(
     servers: SimpleNamespace, records: pytest.LogCaptureFixture
 ) -> None:
-    alert = failure_alert(OPS)
+    alert = FailureAlert(OPS)
 
     alert(failure_context(FileNotFoundError("cams_holdings_20261120.dbf not on the server")))
 
@@ -284,7 +284,7 @@ def test_slack_answering_500_leaves_the_email_sent_and_raises_nothing(
 ) -> None:
     servers.slack.answer_with(500)
 
-    failure_alert(OPS)(failure_context(RuntimeError("boom")))
+    FailureAlert(OPS)(failure_context(RuntimeError("boom")))
 
     assert len(servers.smtp.wait_for(1)) == 1
     assert len(servers.slack.requests()) == 1
@@ -314,7 +314,7 @@ def test_an_unreachable_smtp_server_leaves_slack_sent_and_raises_nothing(
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_RECON_SMTP", closed_smtp_connection())
 
-    failure_alert(OPS)(failure_context(RuntimeError("boom")))
+    FailureAlert(OPS)(failure_context(RuntimeError("boom")))
 
     assert len(servers.slack.wait_for(1)) == 1
     assert servers.smtp.messages() == []
@@ -328,7 +328,7 @@ def test_an_unreachable_smtp_server_leaves_slack_sent_and_raises_nothing(
 def test_a_missing_connection_is_logged_by_its_id(
     servers: SimpleNamespace, records: pytest.LogCaptureFixture
 ) -> None:
-    failure_alert(OPS, slack_conn_id="recon_slack_missing")(failure_context(RuntimeError("x")))
+    FailureAlert(OPS, slack_conn_id="recon_slack_missing")(failure_context(RuntimeError("x")))
 
     assert len(servers.smtp.wait_for(1)) == 1
     assert "connection 'recon_slack_missing'" in records.text

@@ -118,7 +118,8 @@ def send_summary(
 
 
 class FailureAlert:
-    """``on_failure_callback``: the failure email and the Slack message, each tried once.
+    """The ``on_failure_callback`` of every recon DAG: the failure email and the Slack message,
+    each tried once.
 
     A failing alert is logged (connection id and error) and never raised: it must not hide the
     task's own error. Plain attributes only, so the callback pickles and copies with its task.
@@ -163,24 +164,6 @@ class FailureAlert:
 
     def __hash__(self) -> int:
         return hash(tuple(vars(self).values()))
-
-
-def failure_alert(
-    email_to: Sequence[str] | str,
-    *,
-    smtp_conn_id: str = SMTP_CONN_ID,
-    slack_conn_id: str = SLACK_CONN_ID,
-    timezone: str | None = None,
-    days_before: int = 0,
-) -> FailureAlert:
-    """The callback for ``default_args["on_failure_callback"]`` of every recon DAG."""
-    return FailureAlert(
-        email_to,
-        smtp_conn_id=smtp_conn_id,
-        slack_conn_id=slack_conn_id,
-        timezone=timezone,
-        days_before=days_before,
-    )
 
 
 def recipients(email_to: Sequence[str] | str) -> tuple[str, ...]:
