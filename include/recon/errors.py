@@ -100,3 +100,9 @@ class DbfError(InputFileError):
 
 class RowConservationError(ReconError):
     """Some input row did not land in exactly one status: a bug, never silently ignored."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (polars' run on for pages), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from recon.errors import InputFileError
+from recon.errors import InputFileError, first_line
 from recon.readers.csv_shape import check_field_counts
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -87,7 +87,7 @@ def _scan_parquet(path: Path) -> pl.LazyFrame:
         frame.collect_schema()
     except (pl.exceptions.ComputeError, OSError) as exc:
         raise InputFileError(
-            str(path), f"not a readable Parquet file: {_first_line(exc)}", hint="is it truncated?"
+            str(path), f"not a readable Parquet file: {first_line(exc)}", hint="is it truncated?"
         ) from None
     return frame
 
@@ -97,11 +97,11 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
         head = handle.read(64 * 1024)
     encoding = (options.encoding or "utf-8").lower()
     text_head = _decode_head(path, head, encoding, options.encoding_option)
-    first_line = text_head.lstrip("\ufeff").splitlines()[0] if text_head.strip() else ""
-    if not first_line.strip():
+    header_line = text_head.lstrip("\ufeff").splitlines()[0] if text_head.strip() else ""
+    if not header_line.strip():
         raise InputFileError(str(path), "no header row (the first line is blank)")
-    delimiter = options.delimiter or _sniff_delimiter(first_line)
-    header = first_line.split(delimiter)
+    delimiter = options.delimiter or _sniff_delimiter(header_line)
+    header = header_line.split(delimiter)
     blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
     if blank:
         raise InputFileError(
@@ -125,12 +125,12 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
     try:
         schema = frame.collect_schema()
     except pl.exceptions.ComputeError as exc:
-        raise InputFileError(str(path), f"not a readable CSV: {_first_line(exc)}") from None
+        raise InputFileError(str(path), f"not a readable CSV: {first_line(exc)}") from None
     try:
         empty = frame.head(1).collect().height == 0
     except pl.exceptions.PolarsError as exc:
         locate_csv_error(path, options, str(exc))
-        raise InputFileError(str(path), f"not a readable CSV: {_first_line(exc)}") from None
+        raise InputFileError(str(path), f"not a readable CSV: {first_line(exc)}") from None
     if empty and not options.allow_empty:
         raise InputFileError(
             str(path),
@@ -210,7 +210,7 @@ def _read_xlsx(path: Path, options: ReadOptions) -> pl.DataFrame:
             raise_if_empty=False,
         )
     except Exception as exc:  # calamine raises its own error types; keep the reason
-        raise InputFileError(str(path), f"not a readable XLSX file: {_first_line(exc)}") from None
+        raise InputFileError(str(path), f"not a readable XLSX file: {first_line(exc)}") from None
     if frame.width == 0:
         raise InputFileError(str(path), "sheet is empty (no header row)")
     if frame.height == 0 and not options.allow_empty:
@@ -218,8 +218,3 @@ def _read_xlsx(path: Path, options: ReadOptions) -> pl.DataFrame:
             str(path), "has a header but no data rows", hint="pass --allow-empty on purpose"
         )
     return frame
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -24,6 +24,7 @@ from typing import Any, Final, TypedDict, TypeVar
 
 import polars as pl
 
+from recon.errors import first_line
 from recon.result import (
     DUPLICATE,
     INVALID,
@@ -357,18 +358,11 @@ def _side_values(side: str, fields: list[str]) -> pl.Expr:
     return pl.when(pl.any_horizontal([c.is_not_null() for c in columns.values()])).then(as_json)
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of an error's message (polars' run on), or its type's name."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 __all__ = [
     "BadOutcomeError",
     "Partition",
     "QualityCheck",
     "break_rows",
-    "first_line",
     "labelled_statuses",
     "quality_checks",
     "read_outcome",

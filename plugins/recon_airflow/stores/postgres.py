@@ -29,6 +29,7 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from recon.errors import first_line
 from recon.result import STATUSES, SUMMARY_FILE
 from recon_airflow.settings import REPO_ROOT
 from recon_airflow.stores.partition import (
@@ -36,7 +37,6 @@ from recon_airflow.stores.partition import (
     Partition,
     QualityCheck,
     break_rows,
-    first_line,
     read_outcome,
 )
 
