@@ -49,6 +49,7 @@ import psutil
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.providers.sftp.hooks.sftp import SFTPHook
 from bench_dbf import DecimalFieldParser
+from machine import cpu_model
 from run import machine_busy_seconds, package_version, recon_revision
 
 from embedded.base import connection_env
@@ -57,6 +58,7 @@ from embedded.postgres import EmbeddedPostgres
 from embedded.seed import seed_ledger
 from embedded.sftp import EmbeddedSftp
 from recon.aum_samples import KEYS, REGISTRAR_AMCS, AumSample, generate_aum, ledger_positions
+from recon.files import file_digest, replaced_atomically
 from recon.readers.dbf import dbf_schema, read_dbf
 from recon.reconcile import ReconResult, reconcile_to_dir
 from recon.reports import REPORT_FORMATS, write_reports
@@ -70,7 +72,6 @@ from recon_airflow.operators.sftp_dbf import (
     live_record_numbers,
     missing_columns,
     report_date_problems,
-    write_parquet_atomically,
 )
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.settings import partition_dir
@@ -399,12 +400,6 @@ def thread_cpu_s(name: str) -> float:
     return sum(t.user_time + t.system_time for t in psutil.Process().threads() if t.id in ids)
 
 
-def sha256_hex(path: Path) -> str:
-    """The snapshot checksum the operators record (hashlib.file_digest, as they do)."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def download(remote: str, local: Path) -> int:
     hook = SFTPHook(ssh_conn_id="recon_sftp")
     try:
@@ -463,7 +458,7 @@ def fetch_registrar(
     report.add(f"{registrar} SFTP fetch (SFTPHook.retrieve_file)", records, "records", fetch,
                note=f"{size_mb / fetch.seconds:.0f} MiB/s; SFTP server thread "
                f"{served:.2f} of the {fetch.cpu_s:.2f} cpu-s")  # fmt: skip
-    _, digest = measure(lambda: sha256_hex(local))
+    _, digest = measure(lambda: file_digest(local))
     schema = dbf_schema(local)
     required = [*operator.required_columns, reg.report_date.field]
     missing = missing_columns(list(schema), required, remote)
@@ -486,7 +481,12 @@ def fetch_registrar(
     )
     report.check(f"{registrar} report dates are the business date", not problems)
     target = work / f"{registrar.lower()}.parquet"
-    _, written = measure(lambda: write_parquet_atomically(frame, target))
+
+    def write_atomically() -> None:  # as the operator does
+        with replaced_atomically(target) as staged:
+            frame.write_parquet(staged)
+
+    _, written = measure(write_atomically)
     for label, cost in (("sha256", digest), ("report-date check", dated),
                         ("Parquet write", written)):  # fmt: skip
         report.add(f"{registrar}   {label}", records, "records", cost)
@@ -519,7 +519,7 @@ def positions_snapshot(report: Report, sample: AumSample, path: Path) -> Snapsho
         source="ledger",
         path=str(path),
         rows=rows,
-        sha256=sha256_hex(path),
+        sha256=file_digest(path),
         file=f"{LEDGER_DB}.{LEDGER_COLLECTION}",
     )
 
@@ -792,7 +792,7 @@ def mongo_stages(
                 source=registrar,
                 path=str(left_path),
                 rows=pl.scan_parquet(left_path).select(pl.len()).collect().item(),
-                sha256=sha256_hex(sample.holdings[registrar]),
+                sha256=file_digest(sample.holdings[registrar]),
                 file=sample.holdings[registrar].name,
             )
             spec = load_spec(config.spec_path(registrar))
@@ -870,13 +870,7 @@ def table(rows: list[Row]) -> list[str]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     changed = subprocess.run(
         ["git", "status", "--porcelain", "--", "include", "plugins", "config"],
         cwd=REPO, capture_output=True, text=True, check=False,

@@ -28,6 +28,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import DATA_DIR, Pair, PairParams, generate
+from machine import cpu_model
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -374,13 +375,7 @@ def recon_revision() -> str:
 
 
 def machine_lines() -> list[str]:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = ", ".join(f"{p} {package_version(p)}" for p in ("polars", "duckdb", "pandas"))
     return [
