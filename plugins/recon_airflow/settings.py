@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SQL_DIR = REPO_ROOT / "include" / "sql"  # DDL and queries, as .sql files
 
 
 def airflow_home() -> Path:

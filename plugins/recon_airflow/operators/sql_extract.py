@@ -16,9 +16,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from recon_airflow.outcome import Snapshot
-from recon_airflow.settings import REPO_ROOT
-
-SQL_DIR = REPO_ROOT / "include" / "sql"
+from recon_airflow.settings import SQL_DIR
 
 
 def read_sql_file(name: str) -> str:

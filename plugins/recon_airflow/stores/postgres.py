@@ -31,7 +31,7 @@ from psycopg.types.json import Jsonb
 
 from recon.errors import first_line
 from recon.result import STATUSES, SUMMARY_FILE
-from recon_airflow.settings import REPO_ROOT
+from recon_airflow.settings import SQL_DIR
 from recon_airflow.stores.partition import (
     BadOutcomeError,
     Partition,
@@ -43,7 +43,6 @@ from recon_airflow.stores.partition import (
 if TYPE_CHECKING:
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-SQL_DIR: Final = REPO_ROOT / "include" / "sql"
 BATCH_ROWS: Final = 50_000  # break rows per COPY chunk
 RUN_FIGURES: Final = (
     *("records", "total_keys", "breaks", "break_rate", "match_rate"),
