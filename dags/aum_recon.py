@@ -17,26 +17,19 @@ Any task failure alerts by email and Slack.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pendulum
 from airflow.providers.sftp.sensors.sftp import SFTPSensor
 from airflow.sdk import Param, dag
 
-from recon_airflow.notifiers.alerts import FailureAlert, SummaryAlertOperator
+from recon_airflow.dag_defaults import default_args
+from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.mongo_ledger import MongoLedgerPositionsOperator
 from recon_airflow.operators.reconcile import ReconcileOperator
 from recon_airflow.operators.sftp_dbf import SftpDbfToStagingOperator
-from recon_airflow.pipelines.aum import (
-    DAYS_BEFORE,
-    TIMEZONE,
-    merge_registrars,
-    per_registrar,
-    plan_run,
-    publish_all,
-)
+from recon_airflow.pipelines.aum import DAYS_BEFORE, TIMEZONE, merge_registrars, plan_run
+from recon_airflow.pipelines.common import plan_list, publish_all
 
 REGISTRARS = ["CAMS", "KARVY"]  # must match config/pipelines/aum_recon.yaml (a test checks)
 OPS_EMAIL = ["operations@example.test"]
@@ -60,20 +53,14 @@ CONN = {
     catchup=False,
     max_active_runs=2,
     tags=["recon", "aum", "registrar"],
-    default_args={
-        "owner": "recon-ops",
-        "retries": 3,
-        "retry_delay": dt.timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": dt.timedelta(minutes=30),
-        "on_failure_callback": FailureAlert(
-            OPS_EMAIL,
-            smtp_conn_id=CONN["smtp"],
-            slack_conn_id=CONN["slack"],
-            timezone=TIMEZONE,
-            days_before=DAYS_BEFORE,
-        ),
-    },
+    default_args=default_args(
+        owner="recon-ops",
+        emails=OPS_EMAIL,
+        smtp_conn_id=CONN["smtp"],
+        slack_conn_id=CONN["slack"],
+        timezone=TIMEZONE,
+        days_before=DAYS_BEFORE,
+    ),
     params={
         "business_date": Param(
             None,
@@ -113,10 +100,10 @@ def aum_recon() -> None:
         poke_interval=300,
         timeout=6 * 3600,
         retries=0,  # a late file is a timeout, not a retry
-    ).expand_kwargs(per_registrar.override(task_id="registrar_files")(plan, "waits"))
+    ).expand_kwargs(plan_list.override(task_id="registrar_files")(plan, "waits"))
     fetch = SftpDbfToStagingOperator.partial(
         task_id="fetch_registrar_file", sftp_conn_id=CONN["sftp"]
-    ).expand_kwargs(per_registrar.override(task_id="registrar_fetches")(plan, "fetch"))
+    ).expand_kwargs(plan_list.override(task_id="registrar_fetches")(plan, "fetch"))
     ledger = MongoLedgerPositionsOperator(
         task_id="ledger_positions",
         mongo_conn_id=CONN["mongo"],
@@ -135,7 +122,9 @@ def aum_recon() -> None:
     ).expand(left=fetch.output)
     wait >> fetch
     merged = merge_registrars(reconciled.output, ledger.output, plan["business_date"])
-    published = publish_all(merged["sources"], merged["combined"], s3_conn_id=CONN["s3"])
+    published = publish_all(
+        merged["sources"], merged["combined"], s3_conn_id=CONN["s3"], pipeline="aum_recon"
+    )
     to_postgres = PostgresResultsOperator.partial(
         task_id="load_postgres", postgres_conn_id=CONN["postgres"]
     ).expand(outcome=published)

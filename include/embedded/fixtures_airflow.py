@@ -25,6 +25,7 @@ from embedded.base import connection_env
 if TYPE_CHECKING:
     from embedded.mongo import EmbeddedMongo
     from embedded.postgres import EmbeddedPostgres
+    from embedded.processor_api import ProcessorApi
     from embedded.s3 import EmbeddedS3
     from embedded.sftp import EmbeddedSftp
     from embedded.slack import EmbeddedSlackWebhook
@@ -58,9 +59,10 @@ def airflow_env(
     s3: EmbeddedS3,
     smtp: EmbeddedSmtp,
     slack: EmbeddedSlackWebhook,
+    processor_server: ProcessorApi,
 ) -> dict[str, str]:
     """Every service's connection, and per-test staging and report folders."""
-    env = connection_env(postgres, mongo, sftp, s3, smtp, slack)
+    env = connection_env(postgres, mongo, sftp, s3, smtp, slack, processor_server)
     env["RECON_STAGING_DIR"] = str(tmp_path / "staging")
     env["RECON_REPORTS_DIR"] = str(tmp_path / "reports")
     for name, value in env.items():

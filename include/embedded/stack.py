@@ -1,7 +1,7 @@
 """Every embedded server at once, for ``make demo`` and ``make airflow`` (tests use fixtures).
 
 ``with LocalStack() as stack: os.environ.update(stack.env())`` starts Postgres, MongoDB, SFTP,
-S3, SMTP and the Slack recorder on free loopback ports and gives the ``AIRFLOW_CONN_*``
+S3, SMTP, the Slack recorder and the processor APIs on free loopback ports and gives the ``AIRFLOW_CONN_*``
 variables that wire Airflow to them; leaving the block stops them all (in reverse order).
 """
 
@@ -13,6 +13,7 @@ from typing import Self
 from embedded.base import Managed, connection_env
 from embedded.mongo import EmbeddedMongo
 from embedded.postgres import EmbeddedPostgres
+from embedded.processor_api import ProcessorApi
 from embedded.s3 import EmbeddedS3
 from embedded.sftp import EmbeddedSftp
 from embedded.slack import EmbeddedSlackWebhook
@@ -20,7 +21,7 @@ from embedded.smtp import EmbeddedSmtp
 
 
 class LocalStack(Managed):
-    """The six servers a recon pipeline talks to, started together."""
+    """The seven servers the recon pipelines talk to, started together."""
 
     def __init__(self) -> None:
         self.postgres = EmbeddedPostgres()
@@ -29,6 +30,7 @@ class LocalStack(Managed):
         self.s3 = EmbeddedS3()
         self.smtp = EmbeddedSmtp()
         self.slack = EmbeddedSlackWebhook()
+        self.processors = ProcessorApi()
         self._stack = contextlib.ExitStack()
 
     def start(self) -> Self:
@@ -42,8 +44,24 @@ class LocalStack(Managed):
         self._stack.close()
 
     def servers(self) -> tuple[Managed, ...]:
-        return (self.postgres, self.mongo, self.sftp, self.s3, self.smtp, self.slack)
+        return (
+            self.postgres,
+            self.mongo,
+            self.sftp,
+            self.s3,
+            self.smtp,
+            self.slack,
+            self.processors,
+        )
 
     def env(self) -> dict[str, str]:
         """``AIRFLOW_CONN_*`` for every server."""
-        return connection_env(self.postgres, self.mongo, self.sftp, self.s3, self.smtp, self.slack)
+        return connection_env(
+            self.postgres,
+            self.mongo,
+            self.sftp,
+            self.s3,
+            self.smtp,
+            self.slack,
+            self.processors,
+        )

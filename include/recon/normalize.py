@@ -43,7 +43,7 @@ def is_temporal(dtype: pl.DataType) -> bool:
 
 
 def text_rules(expr: pl.Expr, steps: Sequence[NormalizeStep]) -> pl.Expr:
-    """Apply the string-to-string rules (strip, upper, lower, collapse_spaces) in order."""
+    """Apply the string-to-string rules (strip, upper, lower, collapse_spaces, map) in order."""
     for step in steps:
         if step.rule == "strip":
             expr = expr.str.strip_chars()
@@ -53,6 +53,8 @@ def text_rules(expr: pl.Expr, steps: Sequence[NormalizeStep]) -> pl.Expr:
             expr = expr.str.to_lowercase()
         elif step.rule == "collapse_spaces":
             expr = expr.str.replace_all(r"\s+", " ").str.strip_chars()
+        elif step.rule == "map":
+            expr = expr.replace(step.mapping)
     return expr
 
 

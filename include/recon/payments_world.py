@@ -51,7 +51,17 @@ from typing import Any, Final
 import numpy as np
 import polars as pl
 
+from recon.payments import (
+    AMOUNT,
+    CURRENCY,
+    FAILED_PAYMENT,
+    FEE_MISMATCH,
+    MISSING_AT_PROCESSOR,
+    MISSING_IN_LEDGER,
+    TIMING,
+)
 from recon.processor_records import balance_transaction, payment
+from recon.result import DUPLICATE, MATCHED
 from recon.samples import decimal_amount
 
 PROCESSORS: Final = ("stripe", "paypal", "square")
@@ -62,27 +72,7 @@ TRUTH_FILE: Final = "truth.csv"
 MONEY: Final = pl.Decimal(18, 2)
 TRUTH_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S%:z"
 
-# What a reconciliation reports (the audit trail's break types), and "excluded": not part of D.
-MATCHED: Final = "matched"
-AMOUNT: Final = "amount"
-CURRENCY: Final = "currency"
-FAILED_PAYMENT: Final = "failed_payment"
-FEE_MISMATCH: Final = "fee_mismatch"
-MISSING_AT_PROCESSOR: Final = "missing_at_processor"
-MISSING_IN_LEDGER: Final = "missing_in_ledger"
-DUPLICATE: Final = "duplicate"
-TIMING: Final = "timing"
-EXCLUDED: Final = "excluded"
-BREAK_TYPES: Final = (
-    MISSING_AT_PROCESSOR,
-    MISSING_IN_LEDGER,
-    AMOUNT,
-    CURRENCY,
-    FAILED_PAYMENT,
-    FEE_MISMATCH,
-    DUPLICATE,
-    TIMING,
-)
+EXCLUDED: Final = "excluded"  # what the truth says of a case that is not part of D
 
 # Planted kinds and what they must come out as.
 EXPECTED: Final[Mapping[str, str]] = {
@@ -689,7 +679,6 @@ def _truth(cases: pl.DataFrame) -> pl.DataFrame:
 
 
 __all__ = [
-    "BREAK_TYPES",
     "EXPECTED",
     "PROCESSORS",
     "SETTLEMENT_WINDOW",

@@ -21,7 +21,7 @@ from recon.normalize import (
     plain_number,
     text_rules,
 )
-from recon.spec import SIMPLE_RULES, AggregateSide, NormalizeStep, ReconSpec
+from recon.spec import TEXT_RULES, AggregateSide, NormalizeStep, ReconSpec
 
 SIDES = ("left", "right")
 ROW = "__row"  # 1-based input row number (data rows, header excluded)
@@ -106,7 +106,7 @@ def _missing(spec: ReconSpec, side: str, schema: pl.Schema, source: str) -> list
 
 
 def _text_normalized(spec: ReconSpec, name: str, column: str) -> bool:
-    return any(step.rule in SIMPLE_RULES for step in spec.normalize_steps(name, column))
+    return any(step.rule in TEXT_RULES for step in spec.normalize_steps(name, column))
 
 
 def _parsed_dtype(field: FieldPlan, dtype: pl.DataType) -> pl.DataType:

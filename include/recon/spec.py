@@ -14,7 +14,8 @@ from recon.errors import Problem, SpecError, did_you_mean
 
 FieldType = Literal["auto", "number", "string", "date"]
 SIMPLE_RULES = ("strip", "upper", "lower", "collapse_spaces")
-OPTION_RULES = ("date_formats", "number")
+OPTION_RULES = ("date_formats", "number", "map")
+TEXT_RULES = (*SIMPLE_RULES, "map")  # string-to-string rules (recon.normalize.text_rules)
 KNOWN_RULES = SIMPLE_RULES + OPTION_RULES
 CROSS_CHECK_SEPARATOR = "\n"  # cross-field checks raise one error: "path: message" per line
 
@@ -60,6 +61,7 @@ class NormalizeStep(_Model):
     rule: str
     date_formats: tuple[str, ...] = ()
     number: NumberFormat | None = None
+    mapping: dict[str, str] = {}  # `map`: value -> replacement (other values are kept)
 
     @field_validator("rule")
     @classmethod
@@ -68,6 +70,12 @@ class NormalizeStep(_Model):
             hint = did_you_mean(rule, KNOWN_RULES) or f"known rules: {', '.join(KNOWN_RULES)}"
             raise ValueError(f"unknown normalisation rule `{rule}` ({hint})")
         return rule
+
+    @model_validator(mode="after")
+    def _mapping_given(self) -> NormalizeStep:
+        if self.rule == "map" and not self.mapping:
+            raise ValueError("`map` needs the values to replace, e.g. {map: {paid: succeeded}}")
+        return self
 
 
 class CompareRule(_Model):
@@ -112,7 +120,30 @@ class RiskLevels(_Model):
 
 class Thresholds(_Model):
     max_break_rate: float = Field(default=0.001, ge=0, le=1)
+    # money-weighted limit: discrepancy amount / volume (needs an amount field)
+    max_discrepancy_rate: float | None = Field(default=None, ge=0, le=1)
+    # a break whose money at stake (in the reporting currency) reaches this is "high value"
+    high_value_amount: float | None = Field(default=None, ge=0)
     risk: RiskLevels = RiskLevels()
+
+
+class Impact(_Model):
+    """How money of several currencies adds up in the financial impact of a summary.
+
+    ``fx_rates``: one unit of a currency in the reporting currency (indicative rates set by
+    finance; a currency without a rate is reported on its own and left out of the totals).
+    """
+
+    reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    fx_rates: dict[str, float] = {}
+
+    @field_validator("fx_rates")
+    @classmethod
+    def _rates(cls, rates: dict[str, float]) -> dict[str, float]:
+        wrong = [c for c, r in rates.items() if len(c) != 3 or not c.isupper() or not r > 0]
+        if wrong:
+            raise ValueError(f"fx_rates: {wrong} need ISO 4217 codes and rates above 0")
+        return rates
 
 
 class ReconSpec(_Model):
@@ -126,6 +157,7 @@ class ReconSpec(_Model):
     aggregate: Aggregate = Aggregate()
     amount: str | None = None  # compare field whose values are money in summaries
     thresholds: Thresholds = Thresholds()
+    impact: Impact = Impact()
 
     @field_validator("keys", mode="before")
     @classmethod
@@ -246,6 +278,8 @@ def _parse_steps(steps: Any) -> Any:
                 parsed.append({"rule": name, "date_formats": formats})
             elif name == "number":
                 parsed.append({"rule": name, "number": options or {}})
+            elif name == "map":
+                parsed.append({"rule": name, "mapping": options})
             else:
                 parsed.append({"rule": name})
         else:

@@ -1,7 +1,9 @@
 """`make airflow`: Airflow standalone (UI + scheduler) wired to the embedded servers.
 
-Starts Postgres, MongoDB, SFTP, S3, SMTP and the Slack recorder, seeds one business day for
-``aum_recon`` (CAMS and KARVY files on SFTP, the ledger in MongoDB), and runs
+Starts Postgres, MongoDB, SFTP, S3, SMTP, the Slack recorder and the processor APIs, seeds one
+business day for ``aum_recon`` (CAMS and KARVY files on SFTP, the ledger in MongoDB) and for
+``payments_recon`` (Stripe, PayPal and Square behind the local APIs, the ledger in Postgres),
+and runs
 ``airflow standalone`` with a fixed login (admin / admin) and small parallelism for 2 cores.
 Ctrl-C stops Airflow and every server. State lives in ``.airflow-local/`` (removed on start).
 """
@@ -18,10 +20,9 @@ import sys
 from pathlib import Path
 
 from embedded.airflow_settings import REPO_ROOT, airflow_settings
-from embedded.aum_world import seed_aum
 from embedded.stack import LocalStack
-from recon.aum_samples import generate_aum
-from recon_local.demo import BUSINESS_DATE, OPEN_BREAKS_SQL
+from recon_local import demo_aum, demo_payments
+from recon_local.demo import BUSINESS_DATE
 
 USER, PASSWORD = "admin", "admin"
 
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=REPO_ROOT / ".airflow-local")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--positions", type=int, default=500)
+    parser.add_argument("--payments", type=int, default=1000, help="payment cases per processor")
     args = parser.parse_args(argv)
     # Ctrl-C, and a plain `kill`, must both unwind the `with` blocks that stop the servers
     # (a shell that starts us in the background hands us SIGINT ignored).
@@ -60,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     home = args.home.resolve()
     shutil.rmtree(home, ignore_errors=True)
-    sample = generate_aum(home / "aum-input", positions=args.positions, business_date=BUSINESS_DATE)
     with LocalStack() as stack:
-        seed_aum(stack.sftp, stack.mongo.client(), sample)
+        demo_aum.seed(stack, home, BUSINESS_DATE, args.positions)
+        demo_payments.seed(stack, home, BUSINESS_DATE, args.payments)
         env = standalone_env(home, stack.env(), args.port)
         airflow = str(Path(sys.executable).with_name("airflow"))
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -70,9 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"Airflow UI:  http://127.0.0.1:{args.port}   login {USER} / {PASSWORD}"
             f" (ready in ~45 s; log: {log})\n"
-            f"Trigger aum_recon with business_date {BUSINESS_DATE} (seeded), or unpause it.\n"
+            f"Trigger aum_recon or payments_recon with business_date {BUSINESS_DATE} "
+            "(seeded), or unpause them.\n"
             f"Postgres:    RECON_POSTGRES_URL={stack.postgres.dsn}\n"
-            f'             psql "$RECON_POSTGRES_URL" -c "{OPEN_BREAKS_SQL}"\n'
+            f'             psql "$RECON_POSTGRES_URL" -c "{demo_aum.OPEN_BREAKS_SQL}"\n'
+            f'             psql "$RECON_POSTGRES_URL" -c "{demo_payments.HIGH_VALUE_SQL}"\n'
             f"Reports:     {env['RECON_REPORTS_DIR']}\n"
             "Ctrl-C stops Airflow and the servers."
         )

@@ -43,18 +43,23 @@ INSERT INTO recon.runs (
     matched, mismatched, left_only, right_only, duplicate, invalid,
     records, total_keys, breaks, break_rate, match_rate, match_rate_by_amount,
     discrepancy_amount, risk_level, threshold_passed, max_break_rate,
-    inputs, report_links, summary
+    inputs, report_links, summary,
+    reporting_currency, volume, impact_discrepancy_amount, discrepancy_rate, compliance_status,
+    high_value_amount, breaks_by_type
 ) VALUES (
     %(recon)s, %(source)s, %(business_date)s, %(spec)s, %(dag_id)s, %(airflow_run_id)s,
     'succeeded', %(started_at)s, %(finished_at)s, %(left_label)s, %(right_label)s,
     %(matched)s, %(mismatched)s, %(left_only)s, %(right_only)s, %(duplicate)s, %(invalid)s,
     %(records)s, %(total_keys)s, %(breaks)s, %(break_rate)s, %(match_rate)s,
     %(match_rate_by_amount)s, %(discrepancy_amount)s, %(risk_level)s, %(threshold_passed)s,
-    %(max_break_rate)s, %(inputs)s, %(report_links)s, %(summary)s
+    %(max_break_rate)s, %(inputs)s, %(report_links)s, %(summary)s,
+    %(reporting_currency)s, %(volume)s, %(impact_discrepancy_amount)s, %(discrepancy_rate)s,
+    %(compliance_status)s, %(high_value_amount)s, %(breaks_by_type)s
 )
 RETURNING run_id;
 
 -- name: create_breaks_in
+-- columns in the order of stores.partition.break_rows (COPY takes them by position)
 CREATE TEMPORARY TABLE recon_breaks_in (
     key jsonb NOT NULL,
     key_text text NOT NULL,
@@ -66,13 +71,16 @@ CREATE TEMPORARY TABLE recon_breaks_in (
     break_amount numeric NOT NULL,
     side text,
     input_row bigint,
-    reason text
+    reason text,
+    break_type text NOT NULL,
+    currency text,
+    impact_amount numeric
 ) ON COMMIT DROP;
 
 -- name: copy_breaks_in
 COPY recon_breaks_in (
     key, key_text, status, mismatched_fields, left_values, right_values, difference,
-    break_amount, side, input_row, reason
+    break_amount, side, input_row, reason, break_type, currency, impact_amount
 ) FROM STDIN WITH (FORMAT csv, HEADER false);
 
 -- name: insert_breaks
@@ -93,14 +101,15 @@ WITH previous_run AS (
 INSERT INTO recon.breaks (
     run_id, recon, source, business_date, key, key_text, status, mismatched_fields,
     left_values, right_values, difference, break_amount, side, input_row, reason,
-    first_seen_date, age_days
+    first_seen_date, age_days, break_type, currency, impact_amount
 )
 SELECT
     %(run_id)s, %(recon)s, %(source)s, %(business_date)s, i.key, i.key_text, i.status,
     i.mismatched_fields, i.left_values, i.right_values, i.difference, i.break_amount,
     i.side, i.input_row, i.reason,
     coalesce(s.first_seen_date, %(business_date)s::date),
-    %(business_date)s::date - coalesce(s.first_seen_date, %(business_date)s::date)
+    %(business_date)s::date - coalesce(s.first_seen_date, %(business_date)s::date),
+    i.break_type, i.currency, i.impact_amount
 FROM recon_breaks_in AS i
 LEFT JOIN seen AS s ON s.key_text = i.key_text;
 

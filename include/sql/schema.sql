@@ -55,7 +55,38 @@ CREATE TABLE IF NOT EXISTS recon.runs (
 COMMENT ON TABLE recon.runs IS
     'One row per reconciled (recon, source, business_date); a re-run replaces it (and its breaks)';
 
--- breaks: one row per non-matched result row ------------------------------------------------
+-- Columns added after the first release: only here, never in CREATE TABLE above, so a new
+-- database and an upgraded one have the same columns in the same order.
+ALTER TABLE recon.runs
+    ADD COLUMN IF NOT EXISTS reporting_currency text,
+    ADD COLUMN IF NOT EXISTS volume numeric,
+    ADD COLUMN IF NOT EXISTS impact_discrepancy_amount numeric,
+    ADD COLUMN IF NOT EXISTS discrepancy_rate double precision,
+    ADD COLUMN IF NOT EXISTS compliance_status text,
+    ADD COLUMN IF NOT EXISTS high_value_amount numeric,
+    ADD COLUMN IF NOT EXISTS breaks_by_type jsonb NOT NULL DEFAULT '{}';
+COMMENT ON COLUMN recon.runs.volume IS
+    'summary.json financial_impact.volume, in reporting_currency (null without a financial impact)';
+COMMENT ON COLUMN recon.runs.impact_discrepancy_amount IS
+    'financial_impact.discrepancy_amount: money at stake in reporting_currency (timing excluded)';
+COMMENT ON COLUMN recon.runs.discrepancy_rate IS
+    'financial_impact.discrepancy_rate: impact_discrepancy_amount / volume';
+COMMENT ON COLUMN recon.runs.high_value_amount IS
+    'thresholds.high_value_amount: breaks whose impact_amount reaches it are in v_high_value_breaks';
+COMMENT ON COLUMN recon.runs.breaks_by_type IS
+    'Break type -> rows (matched left out): the classification''s counts, else stored status -> rows';
+-- runs loaded before breaks_by_type existed: their stored statuses, as a load writes them now
+UPDATE recon.runs
+SET breaks_by_type = jsonb_build_object(
+    'mismatched', mismatched,
+    left_label || '_only', left_only,
+    right_label || '_only', right_only,
+    'duplicate', duplicate,
+    'invalid', invalid
+)
+WHERE breaks_by_type = '{}';
+
+-- breaks: one row per break (non-matched, or of a break type with a classification) --------
 
 CREATE TABLE IF NOT EXISTS recon.breaks (
     break_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -80,11 +111,28 @@ CREATE TABLE IF NOT EXISTS recon.breaks (
 -- the first-seen lookup (previous run's breaks by key) and the cascade from runs
 CREATE INDEX IF NOT EXISTS breaks_run_key ON recon.breaks (run_id, key_text);
 COMMENT ON TABLE recon.breaks IS
-    'Non-matched keys of each run: status uses the side labels (<left>_only, <right>_only)';
+    'Breaks of each run: non-matched keys, or with a classification every row of a break type'
+    ' (timing too); status uses the side labels (<left>_only, <right>_only)';
 COMMENT ON COLUMN recon.breaks.key_text IS
     'Key values joined by |, with \ and | escaped by \ and a null written as \N';
 COMMENT ON COLUMN recon.breaks.first_seen_date IS
     'Carried from the previous run of (recon, source) when the key broke there too';
+
+-- added after the first release (see recon.runs above)
+ALTER TABLE recon.breaks
+    ADD COLUMN IF NOT EXISTS break_type text,
+    ADD COLUMN IF NOT EXISTS currency text,
+    ADD COLUMN IF NOT EXISTS impact_amount numeric;
+-- breaks loaded before break_type existed: unclassified, so their type is their stored status
+UPDATE recon.breaks SET break_type = status WHERE break_type IS NULL;
+-- v_high_value_breaks: a run's breaks by impact, largest first; only rows with an impact
+CREATE INDEX IF NOT EXISTS breaks_run_impact
+    ON recon.breaks (run_id, impact_amount DESC) WHERE impact_amount IS NOT NULL;
+COMMENT ON COLUMN recon.breaks.break_type IS
+    'The classification''s break type (e.g. amount, timing: a timing break has status matched);'
+    ' the stored status for recons without a classification';
+COMMENT ON COLUMN recon.breaks.impact_amount IS
+    'break_amount in the run''s reporting_currency (null without a rate or a classification)';
 
 -- data quality checks: per run and side -------------------------------------------------------
 
@@ -136,23 +184,74 @@ CREATE OR REPLACE TRIGGER audit_log_no_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION recon.audit_log_is_append_only();
 
 -- views -------------------------------------------------------------------------------------
+-- CREATE OR REPLACE VIEW can only append columns: a new column goes at the end of its view.
 
 CREATE OR REPLACE VIEW recon.v_latest_runs AS
 SELECT DISTINCT ON (recon, source)
     run_id, recon, source, business_date, spec, left_label, right_label,
     records, total_keys, breaks, break_rate, match_rate, match_rate_by_amount,
-    discrepancy_amount, risk_level, threshold_passed, dag_id, airflow_run_id, loaded_at
+    discrepancy_amount, risk_level, threshold_passed, dag_id, airflow_run_id, loaded_at,
+    reporting_currency, volume, impact_discrepancy_amount, discrepancy_rate, compliance_status,
+    high_value_amount, breaks_by_type
 FROM recon.runs
 ORDER BY recon, source, business_date DESC;
+COMMENT ON VIEW recon.v_latest_runs IS
+    'The latest business date loaded of each (recon, source)';
 
 CREATE OR REPLACE VIEW recon.v_open_breaks AS
 SELECT
     b.recon, b.source, b.business_date, b.run_id, b.key, b.key_text, b.status,
     b.mismatched_fields, b.left_values, b.right_values, b.difference, b.break_amount,
-    b.side, b.input_row, b.reason, b.first_seen_date, b.age_days
+    b.side, b.input_row, b.reason, b.first_seen_date, b.age_days,
+    b.break_type, b.currency, b.impact_amount
 FROM recon.v_latest_runs AS l
 JOIN recon.breaks AS b ON b.run_id = l.run_id
 ORDER BY b.break_amount DESC, b.recon, b.source, b.key_text;
+COMMENT ON VIEW recon.v_open_breaks IS
+    'Breaks of the latest run of each (recon, source), with their age; largest break_amount first';
+
+CREATE OR REPLACE VIEW recon.v_high_value_breaks AS
+SELECT
+    b.recon, b.source, b.business_date, b.run_id, b.key, b.key_text, b.status, b.break_type,
+    b.currency, b.break_amount, b.impact_amount, l.reporting_currency, l.high_value_amount,
+    b.mismatched_fields, b.left_values, b.right_values, b.difference,
+    b.first_seen_date, b.age_days
+FROM recon.v_latest_runs AS l
+JOIN recon.breaks AS b ON b.run_id = l.run_id
+WHERE b.impact_amount >= l.high_value_amount
+ORDER BY b.impact_amount DESC, b.recon, b.source, b.key_text;
+COMMENT ON VIEW recon.v_high_value_breaks IS
+    'Breaks of the latest run of each (recon, source) whose impact_amount (in the reporting'
+    ' currency) reaches the run''s high_value_amount threshold; largest impact first';
+
+CREATE OR REPLACE VIEW recon.v_source_daily_metrics AS
+SELECT
+    recon,
+    source,
+    business_date,
+    run_id,
+    records,
+    total_keys,
+    breaks,
+    break_rate,
+    volume,
+    coalesce(impact_discrepancy_amount, discrepancy_amount) AS discrepancy_amount,
+    discrepancy_rate,
+    reporting_currency,
+    risk_level,
+    compliance_status,
+    threshold_passed,
+    breaks_by_type,
+    started_at,
+    finished_at,
+    extract(epoch FROM finished_at - started_at)::double precision AS duration_seconds
+FROM recon.runs
+ORDER BY recon, source, business_date DESC;
+COMMENT ON VIEW recon.v_source_daily_metrics IS
+    'One row per (recon, source, business_date), e.g. per payment processor and day: volume and'
+    ' discrepancy_amount in reporting_currency when the recon reports a financial impact (else'
+    ' discrepancy_amount is the core''s, in the amount field''s own unit, and volume is null);'
+    ' breaks and break_rate count core breaks, breaks_by_type every break type (timing too)';
 
 CREATE OR REPLACE VIEW recon.v_daily_summary AS
 SELECT
@@ -171,3 +270,5 @@ SELECT
 FROM recon.runs
 GROUP BY recon, business_date
 ORDER BY recon, business_date DESC;
+COMMENT ON VIEW recon.v_daily_summary IS
+    'Per recon and business date: every source''s runs added up, and the worst risk level';

@@ -1,33 +1,25 @@
-"""The aum_recon pipeline's configuration (``config/pipelines/aum_recon.yaml``), validated.
-
-Read by tasks at run time; a mistake fails the run's first task with the file and the field.
-"""
+"""The aum_recon pipeline's configuration (``config/pipelines/aum_recon.yaml``), validated."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from recon.errors import SpecError
+from recon_airflow.pipeline_config import PipelineConfig, Strict, load_pipeline_config
 from recon_airflow.settings import config_root
 
-CONFIG_FILE = "pipelines/aum_recon.yaml"
+CONFIG_NAME = "aum_recon"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ReportDate(_Strict):
+class ReportDate(Strict):
     field: str
     format: str
 
 
-class Registrar(_Strict):
+class Registrar(Strict):
     spec: str  # relative to the config folder
     remote_path: str  # str.format template; {date} is the business date
     report_date: ReportDate
@@ -37,16 +29,9 @@ class Registrar(_Strict):
         return self.remote_path.format(date=business_date)
 
 
-class Reports(_Strict):
-    s3_bucket: str
-    s3_prefix: str = "reports"
-    presign_seconds: int = Field(default=86_400, gt=0, le=7 * 86_400)
-
-
-class AumConfig(_Strict):
-    recon: str
+class AumConfig(PipelineConfig):
+    model_config = Strict.model_config
     registrars: dict[str, Registrar] = Field(min_length=1)
-    reports: Reports
 
     def registrar(self, name: str) -> Registrar:
         try:
@@ -65,17 +50,4 @@ class AumConfig(_Strict):
 
 def load_aum_config(path: Path | None = None) -> AumConfig:
     """Read and validate the pipeline config; every problem named with the file."""
-    path = path or config_root() / CONFIG_FILE
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read the pipeline config: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return AumConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise SpecError(f"{path}: {problems}") from None
+    return load_pipeline_config(AumConfig, CONFIG_NAME, path)

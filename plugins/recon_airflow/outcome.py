@@ -7,7 +7,9 @@ Keys are plain strings so the dicts survive XCom serialisation unchanged.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Final, TypedDict
+
+COMBINED: Final = "ALL"  # the source of a run's combined result (every source's, stacked)
 
 
 class Snapshot(TypedDict):

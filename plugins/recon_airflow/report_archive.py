@@ -1,7 +1,8 @@
 """Archive a partition's reports to S3 and hand out presigned links; local paths otherwise.
 
-Keys: ``{prefix}/{recon}/{business_date}/{source}/{file}``, overwritten on re-run (the same
-date always names the same objects). Whether S3 is used is decided by whether the connection
+Keys: ``{prefix}/{business_date}/{recon}/{source}/{file}`` (a day's reports of every pipeline
+under ``reports/YYYY-MM-DD/``), overwritten on re-run (the same date always names the same
+objects). Whether S3 is used is decided by whether the connection
 exists, so a laptop without S3 still gets its reports (as local paths).
 """
 
@@ -25,7 +26,7 @@ def s3_configured(conn_id: str) -> bool:
 
 
 def archive_key(prefix: str, outcome: Outcome, file_name: str) -> str:
-    parts = (prefix.strip("/"), outcome["recon"], outcome["business_date"], outcome["source"])
+    parts = (prefix.strip("/"), outcome["business_date"], outcome["recon"], outcome["source"])
     return "/".join((*(p for p in parts if p), file_name))
 
 

@@ -87,6 +87,13 @@ def test_aum_registrars_match_the_pipeline_config(dagbag: Any) -> None:
     assert param.value == list(config["registrars"])
 
 
+def test_payments_processors_match_the_pipeline_config(dagbag: Any) -> None:
+    config = yaml.safe_load((REPO_ROOT / "config/pipelines/payments_recon.yaml").read_text())
+    param = dagbag.get_dag("payments_recon").params.get_param("processors")
+    assert param.schema["items"]["enum"] == config["processors"]
+    assert param.value == config["processors"]
+
+
 PARSE_PROBE = textwrap.dedent(
     """
     import importlib.util, socket, sys, time

@@ -158,7 +158,7 @@ def test_aum_recon_end_to_end(
     for source in ("CAMS", "KARVY", "UNASSIGNED", "ALL"):
         for name in ("report.html", "breaks.csv", "report.xlsx", "report.json"):
             assert (reports / source / name).is_file(), (source, name)
-    key = f"reports/aum_recon/{DAY.isoformat()}/CAMS/report.html"
+    key = f"reports/{DAY.isoformat()}/aum_recon/CAMS/report.html"
     stored = world["s3"].client().get_object(Bucket="recon-reports", Key=key)["Body"].read()
     assert stored == (reports / "CAMS" / "report.html").read_bytes()
     links = pg_rows(

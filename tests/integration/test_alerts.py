@@ -258,6 +258,67 @@ def test_summary_operator_lists_the_largest_breaks_from_the_results(
     assert f">{summary['counts']['matched']:,}<" in html
 
 
+def payments_outcome(root: Path, source: str) -> Outcome:
+    """A classified payments source that is not compliant (summary as the payments recon
+    writes it: ``classification`` and ``financial_impact`` beside the core keys)."""
+    paid = outcome(root, source, 21, passed=False)
+    order = ["missing_at_processor", "missing_in_ledger", "amount", "fee_mismatch", "timing"]
+    counts = {"missing_at_processor": 0, "missing_in_ledger": 12, "amount": 3,
+              "fee_mismatch": 1, "timing": 5}  # fmt: skip
+    paid["labels"] = {"left": "processor", "right": "ledger"}
+    paid["report_links"] = {**paid["reports"], "html": PRESIGNED}
+    paid["summary"] |= {
+        "classification": {
+            "column": "break_type",
+            "matched": "matched",
+            "order": order,
+            "labels": {kind: kind.replace("_", " ") for kind in order},
+            "counts": {"matched": 479, **counts},
+            "amounts": dict.fromkeys(order, 0.0),
+            "breaks": 21,
+        },
+        "financial_impact": {
+            "reporting_currency": "USD",
+            "volume": 1_234_567.89,
+            "discrepancy_amount": 2345.67,
+            "discrepancy_rate": 2345.67 / 1_234_567.89,
+            "break_rate": 0.032,
+            "risk_level": "HIGH",
+            "compliance_status": "NON_COMPLIANT",
+            "compliance_failures": ["break rate 3.20% is over the 1.00% limit"],
+            "by_currency": {},
+            "unconverted": [],
+        },
+    }
+    return paid
+
+
+def test_a_non_compliant_payments_summary_says_so_by_email_and_slack(
+    servers: SimpleNamespace, tmp_path: Path, records: pytest.LogCaptureFixture
+) -> None:
+    outcomes = [payments_outcome(tmp_path, "STRIPE")]
+
+    sent = send_summary(outcomes, recon="payments_recon", business_date=DATE, email_to=OPS)
+
+    assert sent == {"email": True, "slack": True}
+    [mail] = servers.smtp.wait_for(1)
+    assert mail.subject == (
+        f"[recon] payments_recon {DATE}: 21 breaks (STRIPE 21) — HIGH — NON_COMPLIANT (STRIPE)"
+    )
+    html = html_of(mail)
+    assert ">NON_COMPLIANT</b>" in html and ">2,345.67 USD<" in html
+    assert "missing in ledger: 12<br>amount: 3<br>fee mismatch: 1<br>timing: 5" in html
+    assert "break rate 3.20% is over the 1.00% limit" in html
+    [request] = servers.slack.wait_for(1)
+    assert "NON_COMPLIANT, HIGH risk — discrepancy 2,345.67 USD (0.19% of" in request.text
+    assert (
+        "21 breaks, by type: 12 missing in ledger, 5 timing, 3 amount (+1 more type)"
+        in request.text
+    )
+    assert f"<{PRESIGNED.replace('&', '&amp;')}|html>" in request.text
+    assert_no_secret_logged(records, servers)
+
+
 # --- on failure ----------------------------------------------------------------------------
 
 

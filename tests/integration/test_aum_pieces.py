@@ -20,7 +20,8 @@ from recon.spec import load_spec
 from recon_airflow.aum_config import load_aum_config
 from recon_airflow.dates import business_date_for
 from recon_airflow.operators.reconcile import with_tolerance
-from recon_airflow.pipelines.aum import business_date_of
+from recon_airflow.pipelines.aum import DAYS_BEFORE, TIMEZONE
+from recon_airflow.pipelines.common import business_date_of
 
 IST_MORNING = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)  # 07:30 IST on the 21st
 
@@ -36,14 +37,14 @@ IST_MORNING = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)  # 07:30 IST on the
     ids=["param", "scheduled", "utc-evening"],
 )
 def test_business_date(param: str | None, logical: dt.datetime, expected: dt.date) -> None:
-    assert business_date_of(param, logical) == expected
+    assert business_date_of(param, logical, timezone=TIMEZONE, days_before=DAYS_BEFORE) == expected
 
 
 def test_business_date_refuses_what_is_not_a_date() -> None:
     with pytest.raises(AirflowFailException, match="not a date; use YYYY-MM-DD"):
-        business_date_of("20/11/2026", IST_MORNING)
+        business_date_of("20/11/2026", IST_MORNING, timezone=TIMEZONE, days_before=1)
     with pytest.raises(AirflowFailException, match="no logical date"):
-        business_date_of(None, None)
+        business_date_of(None, None, timezone=TIMEZONE, days_before=1)
     assert business_date_for(None, None) is None
 
 

@@ -232,8 +232,10 @@ def test_schema_applies_again_and_concurrently(
         ("runs", "r"),
         ("schema_versions", "r"),
         ("v_daily_summary", "v"),
+        ("v_high_value_breaks", "v"),
         ("v_latest_runs", "v"),
         ("v_open_breaks", "v"),
+        ("v_source_daily_metrics", "v"),
     ]
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from recon.errors import SpecError
+from recon.reconcile import reconcile
 from recon.spec import KeySpec, load_spec, parse_spec
 
 FULL = """
@@ -179,3 +181,143 @@ def test_load_spec_reads_file(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text("name: x\nkeys: [id]\n")
     assert load_spec(path).name == "x"
+
+
+# -- map rule -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        pytest.param("{map: {paid: succeeded, void: failed}}", id="mapping"),
+        pytest.param("[strip, {map: {paid: succeeded, void: failed}}]", id="in-a-list"),
+    ],
+)
+def test_map_rule_parses_from_yaml(steps: str) -> None:
+    spec = parse_spec(f"name: x\nkeys: [id]\nnormalize:\n  status: {steps}\ncompare: [status]\n")
+    step = spec.normalize["status"][-1]
+    assert step.rule == "map"
+    assert step.mapping == {"paid": "succeeded", "void": "failed"}
+
+
+def test_map_rule_replaces_listed_values_and_keeps_the_others() -> None:
+    spec = parse_spec(
+        "name: x\nkeys: [id]\n"
+        "normalize:\n  status: [strip, lower, {map: {paid: succeeded}}]\n"
+        "compare: [status]\n"
+    )
+    left = pl.DataFrame(
+        {"id": ["a", "b", "c", "d"], "status": ["succeeded", "pending", "x", "paid"]}
+    )
+    right = pl.DataFrame({"id": ["a", "b", "c", "d"], "status": [" PAID", "pending", "y", "paid"]})
+    out = reconcile(left.lazy(), right.lazy(), spec).results.sort("id")
+    assert out["right_status"].to_list() == ["succeeded", "pending", "y", "succeeded"]
+    assert out["left_status"].to_list() == ["succeeded", "pending", "x", "succeeded"]  # both sides
+    assert out["status"].to_list() == ["matched", "matched", "mismatched", "matched"]
+
+
+def test_map_rule_on_a_key_maps_before_matching() -> None:
+    spec = parse_spec("name: x\nkeys: [id]\nnormalize:\n  id: {map: {OLD-1: NEW-1}}\n")
+    left, right = pl.DataFrame({"id": ["OLD-1", "B"]}), pl.DataFrame({"id": ["NEW-1", "B"]})
+    out = reconcile(left.lazy(), right.lazy(), spec).results
+    assert dict(zip(out["id"], out["status"], strict=True)) == {"NEW-1": "matched", "B": "matched"}
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        pytest.param("{map: {}}", id="empty-mapping"),
+        pytest.param("[strip, map]", id="bare-word"),
+    ],
+)
+def test_map_rule_without_values_is_refused(steps: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(f"name: x\nkeys: [id]\nnormalize:\n  status: {steps}\n", source="s.yaml")
+    assert "s.yaml: normalize.status" in str(info.value)
+    assert "line 4: `map` needs the values to replace, e.g. {map: {paid: succeeded}}" in str(
+        info.value
+    )
+    assert len(info.value.problems) == 1
+
+
+def test_misspelt_map_rule_gets_did_you_mean() -> None:
+    with pytest.raises(
+        SpecError, match=r"unknown normalisation rule `mapp` \(did you mean `map`\?\)"
+    ):
+        parse_spec("name: x\nkeys: [id]\nnormalize: {status: [mapp]}\n")
+
+
+# -- impact and the new thresholds ----------------------------------------------------------
+
+
+def test_payments_spec_loads_its_impact_and_thresholds() -> None:
+    spec = load_spec(Path(__file__).parents[2] / "config" / "specs" / "payments.yaml")
+    assert spec.impact.reporting_currency == "USD"
+    assert spec.impact.fx_rates == {
+        "USD": 1.0,
+        "EUR": 1.08,
+        "GBP": 1.27,
+        "CAD": 0.72,
+        "JPY": 0.0066,
+    }
+    assert spec.thresholds.max_discrepancy_rate == 0.005
+    assert spec.thresholds.high_value_amount == 500
+    assert spec.normalize["status"][0].mapping == {"paid": "succeeded"}
+
+
+def test_impact_and_new_thresholds_default_to_none() -> None:
+    spec = parse_spec("name: x\nkeys: [id]\n")
+    assert (spec.impact.reporting_currency, spec.impact.fx_rates) == ("USD", {})
+    assert spec.thresholds.max_discrepancy_rate is None
+    assert spec.thresholds.high_value_amount is None
+    assert spec.thresholds.model_dump()["max_discrepancy_rate"] is None
+
+
+@pytest.mark.parametrize(
+    ("rates", "wrong"),
+    [
+        pytest.param("{usd: 1.0, EUR: 1.08}", "['usd']", id="lowercase"),
+        pytest.param("{USD: 1.0, EUR: 0}", "['EUR']", id="zero-rate"),
+        pytest.param("{USD: 1.0, EUR: -1.08}", "['EUR']", id="negative-rate"),
+        pytest.param("{USD: 1.0, EURO: 1.08}", "['EURO']", id="four-letters"),
+    ],
+)
+def test_fx_rates_need_iso_codes_and_positive_rates(rates: str, wrong: str) -> None:
+    text = f"name: x\nkeys: [id]\nimpact:\n  reporting_currency: USD\n  fx_rates: {rates}\n"
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, source="s.yaml")
+    assert (
+        f"s.yaml: impact.fx_rates, line 5: fx_rates: {wrong} need ISO 4217 codes and rates above 0"
+        in str(info.value)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        pytest.param(
+            "impact: {reporting_currency: usd}",
+            "impact.reporting_currency, line 3: String should match pattern",
+            id="lowercase-reporting-currency",
+        ),
+        pytest.param(
+            "impact: {fx_rate: {USD: 1}}",
+            "unknown setting `fx_rate` (did you mean `fx_rates`?)",
+            id="misspelt-fx-rates",
+        ),
+        pytest.param(
+            "thresholds: {max_discrepancy_rate: 1.5}",
+            "thresholds.max_discrepancy_rate, line 3: Input should be less than or equal to 1",
+            id="discrepancy-rate-over-one",
+        ),
+        pytest.param(
+            "thresholds: {high_value_amount: -1}",
+            "thresholds.high_value_amount, line 3: Input should be greater than or equal to 0",
+            id="negative-high-value",
+        ),
+    ],
+)
+def test_impact_and_threshold_mistakes(text: str, words: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(f"name: x\nkeys: [id]\n{text}\n", source="s.yaml")
+    assert words in str(info.value)

@@ -16,6 +16,7 @@ from recon.errors import Problem, ReconError, did_you_mean
 from recon.reports.csv import CSV_FILE, write_csv
 from recon.reports.html import HTML_FILE, write_html
 from recon.reports.json import JSON_FILE, write_json
+from recon.reports.labels import Grouping
 from recon.reports.view import checked_schema, top_breaks
 from recon.reports.xlsx import XLSX_FILE, write_xlsx
 
@@ -37,14 +38,16 @@ def write_reports(
     """Write the chosen reports into ``out_dir`` and return ``{format: path}``.
 
     :param results: the results frame (recon.result); matched rows are left out of break lists.
-    :param summary: the summary.json dict; absent optional keys are simply not shown.
+    :param summary: the summary.json dict; absent optional keys are simply not shown. With a
+        ``classification`` every report groups and names breaks by its column (``break_type``)
+        instead of the core status, and a ``financial_impact`` gets its own section.
     :param html_top_n: how many of the largest breaks the HTML page and report.json list.
     """
     chosen = _checked_formats(formats)
     if html_top_n < 0:
         raise ReconError(f"html_top_n must be 0 or more, got {html_top_n}")
     frame = results.lazy()
-    checked_schema(frame)
+    checked_schema(frame, Grouping.from_summary(summary))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     top = top_breaks(frame, summary, html_top_n) if {"html", "json"} & set(chosen) else None

@@ -1,4 +1,8 @@
-"""``breaks.csv``: every break row with the results' own column names, streamed to disk."""
+"""``breaks.csv``: every break row with the results' own column names, streamed to disk.
+
+A break is a row the grouping does not call matched: with a classification that includes rows
+the core matched but the break type lists (``timing``); the ``break_type`` column says which.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from recon.reports.labels import Grouping
 from recon.reports.safe import flat_cells, neutralize_formulas, replacing
 from recon.reports.view import break_rows, by_break_amount, checked_schema, key_columns
 
@@ -16,9 +21,10 @@ CSV_FILE: Final = "breaks.csv"
 
 def csv_breaks(results: pl.LazyFrame, summary: Mapping[str, Any]) -> pl.LazyFrame:
     """The rows of ``breaks.csv``: breaks, largest first, flat and formula-safe."""
-    keys = key_columns(checked_schema(results), summary)
+    grouping = Grouping.from_summary(summary)
+    keys = key_columns(checked_schema(results, grouping), summary)
     return (
-        results.pipe(break_rows)
+        results.pipe(break_rows, grouping)
         .pipe(by_break_amount, keys)
         .pipe(flat_cells)
         .pipe(neutralize_formulas)

@@ -12,21 +12,21 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from recon.reports.chart import bar_chart
+from recon.reports.figures import currency_impacts, financial_impact
+from recon.reports.labels import IMPACT_COLUMN, Grouping, Sides
 from recon.reports.safe import replacing
 from recon.reports.view import (
-    Sides,
     TopBreaks,
     amount_text,
     compare_fields,
     count_text,
-    figures_by_status,
+    figures_by_group,
     key_columns,
-    ordered_statuses,
     percent_text,
     plain_text,
     value_text,
 )
-from recon.result import BREAK_STATUSES, MATCHED, MISMATCHED, STATUSES
+from recon.result import MATCHED, MISMATCHED
 
 HTML_FILE: Final = "report.html"
 TEMPLATE: Final = "report.html.j2"
@@ -76,31 +76,38 @@ def html_context(
 ) -> dict[str, Any]:
     """Everything the template shows, as text; the template escapes it."""
     sides = Sides.from_summary(summary)
-    counts = figures_by_status(summary.get("counts"), top.overview, "rows")
-    amounts = figures_by_status(summary.get("break_amount_by_status"), top.overview, "amount")
-    break_types = _break_types(counts)
+    grouping = top.grouping
+    counts = figures_by_group(grouping.summary_counts(summary), top.overview, "rows")
+    amounts = figures_by_group(grouping.summary_amounts(summary), top.overview, "amount")
+    statuses = figures_by_group(summary.get("counts"), top.statuses, "rows")
+    charted = grouping.charted(counts)
     schema = top.rows.schema
     keys = key_columns(schema, summary)
     fields = compare_fields(schema, summary)
+    currency = financial_impact(summary).get("reporting_currency")
     return {
         "recon": str(summary.get("recon") or "reconciliation"),
         "sides": sides,
         "header": _header(summary, sides, keys),
-        "cards": _cards(summary, sides, counts),
+        "cards": _cards(summary, grouping, counts),
         "charts": [
             bar_chart(
-                [(sides.status_label(s), counts.get(s, 0)) for s in break_types],
+                [(grouping.label(value), counts.get(value, 0)) for value in charted],
                 "Breaks by type",
                 ",.0f",
             ),
             bar_chart(
-                [(sides.status_label(s), amounts.get(s, 0)) for s in break_types],
+                [(grouping.label(value), amounts.get(value, 0)) for value in charted],
                 "Break amount by type",
                 ",.2f",
             ),
         ],
-        "by_field": _by_field(summary, top, counts.get(MISMATCHED, 0)),
-        "table": _break_table(top.rows, sides, keys, fields),
+        "overview": (
+            _overview(top, charted, counts, amounts, currency) if grouping.classified else None
+        ),
+        "impact": _impact(summary),
+        "by_field": _by_field(summary, top, statuses.get(MISMATCHED, 0)),
+        "table": _break_table(top.rows, sides, grouping, keys, fields, currency),
         "shown": count_text(top.rows.height),
         "total": count_text(top.total),
         "any_breaks": top.total > 0,
@@ -109,9 +116,114 @@ def html_context(
     }
 
 
-def _break_types(counts: Mapping[str | None, float]) -> list[str | None]:
-    unexpected = [s for s, n in counts.items() if s not in STATUSES and n]
-    return [*BREAK_STATUSES, *ordered_statuses(unexpected)]
+def _overview(
+    top: TopBreaks,
+    charted: Sequence[str | None],
+    counts: Mapping[str | None, float],
+    amounts: Mapping[str | None, float],
+    currency: Any,
+) -> dict[str, Any]:
+    """Keys, share of breaks, break amount and impact per break type."""
+    grouping = top.grouping
+    has_impact = IMPACT_COLUMN in top.rows.schema
+    impacts = figures_by_group(None, top.overview, "impact") if has_impact else {}
+    body = []
+    for value in charted:
+        count = counts.get(value, 0)
+        cells = [
+            Cell(grouping.label(value), _badge(grouping, value)),
+            Cell(count_text(count), "num"),
+            Cell(percent_text(count / top.total) if top.total else "—", "num"),
+            Cell(amount_text(amounts.get(value, 0.0)), "num"),
+        ]
+        if has_impact:
+            cells.append(Cell(amount_text(impacts.get(value, 0.0)), "num"))
+        body.append(cells)
+    headers = ["break type", "keys", "share of breaks", "break amount"]
+    note = "break amount adds up each row's own currency"
+    if has_impact:
+        headers.append(_impact_header(currency))
+        note += f"; {_impact_header(currency)} leaves out rows without an fx rate"
+    return {"headers": headers, "body": body, "note": note}
+
+
+def _impact_header(currency: Any) -> str:
+    return f"impact ({currency})" if currency else "impact"
+
+
+def _impact(summary: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The "Financial impact" section: headline cards, compliance failures, per currency."""
+    impact = financial_impact(summary)
+    if not impact:
+        return None
+    currency = plain_text(impact.get("reporting_currency") or "")
+    in_currency = f"in {currency}" if currency else ""
+    thresholds = summary.get("thresholds") or {}
+    cards = [Card("reporting currency", currency or "—")]
+    cards.append(Card("volume", amount_text(impact.get("volume")), "", in_currency))
+    cards.append(
+        Card(
+            "discrepancy amount",
+            amount_text(impact.get("discrepancy_amount")),
+            "",
+            f"{in_currency}, timing excluded" if in_currency else "timing excluded",
+        )
+    )
+    cards.append(
+        Card(
+            "discrepancy rate",
+            percent_text(impact.get("discrepancy_rate")),
+            "",
+            _limit_note(thresholds.get("max_discrepancy_rate")),
+        )
+    )
+    cards.append(
+        Card(
+            "break rate",
+            percent_text(impact.get("break_rate")),
+            "",
+            _limit_note(thresholds.get("max_break_rate")),
+        )
+    )
+    risk = impact.get("risk_level")
+    if risk is not None:
+        cards.append(Card("risk level", str(risk), _risk_css(risk)))
+    compliance = impact.get("compliance_status")
+    failures = [str(failure) for failure in impact.get("compliance_failures") or ()]
+    if compliance is not None:
+        compliant = str(compliance).upper() == "COMPLIANT"
+        note = "" if compliant else f"{len(failures)} failure{'s' * (len(failures) != 1)}"
+        css = "verdict-passed" if compliant else "verdict-failed"
+        cards.append(Card("compliance", str(compliance), css, note))
+    return {
+        "cards": cards,
+        "failures": failures,
+        "by_currency": [
+            (
+                row.currency,
+                count_text(row.transactions),
+                amount_text(row.volume),
+                amount_text(row.discrepancy_amount),
+                percent_text(row.discrepancy_rate),
+            )
+            for row in currency_impacts(summary)
+        ],
+        "unconverted": ", ".join(map(str, impact.get("unconverted") or ())),
+        "currency": currency,
+    }
+
+
+def _limit_note(limit: Any) -> str:
+    return f"limit {percent_text(limit)}" if limit is not None else ""
+
+
+def _risk_css(risk: Any) -> str:
+    level = str(risk).lower()
+    return f"risk-{level}" if level in _RISK_LEVELS else "risk-unknown"
+
+
+def _badge(grouping: Grouping, value: str | None) -> str:
+    return f"badge status-{value}" if value in grouping.values else "badge status-other"
 
 
 def _header(summary: Mapping[str, Any], sides: Sides, keys: Sequence[str]) -> list[tuple[str, str]]:
@@ -135,14 +247,15 @@ def _header(summary: Mapping[str, Any], sides: Sides, keys: Sequence[str]) -> li
 
 
 def _cards(
-    summary: Mapping[str, Any], sides: Sides, counts: Mapping[str | None, float]
+    summary: Mapping[str, Any], grouping: Grouping, counts: Mapping[str | None, float]
 ) -> list[Card]:
+    sides = Sides.from_summary(summary)
     cards = []
     if summary.get("total_keys") is not None:
         cards.append(Card("total keys", count_text(summary["total_keys"])))
     cards += [
-        Card(sides.status_label(status), count_text(counts.get(status, 0)), f"status-{status}")
-        for status in STATUSES
+        Card(grouping.label(value), count_text(counts.get(value, 0)), f"status-{value}")
+        for value in grouping.values
     ]
     if summary.get("match_rate") is not None:
         cards.append(Card("match rate by count", percent_text(summary["match_rate"])))
@@ -156,12 +269,10 @@ def _cards(
         )
     risk = summary.get("risk_level")
     if risk is not None:
-        level = str(risk).lower()
-        css = f"risk-{level}" if level in _RISK_LEVELS else "risk-unknown"
         note = (
             f"break rate {percent_text(summary['break_rate'])}" if "break_rate" in summary else ""
         )
-        cards.append(Card("risk level", str(risk), css, note))
+        cards.append(Card("risk level", str(risk), _risk_css(risk), note))
     passed = summary.get("threshold_passed")
     if passed is not None:
         limit = (summary.get("thresholds") or {}).get("max_break_rate")
@@ -209,7 +320,12 @@ def _by_field(
 
 
 def _break_table(
-    rows: pl.DataFrame, sides: Sides, keys: Sequence[str], fields: Sequence[str]
+    rows: pl.DataFrame,
+    sides: Sides,
+    grouping: Grouping,
+    keys: Sequence[str],
+    fields: Sequence[str],
+    currency: Any,
 ) -> dict[str, Any]:
     schema = rows.schema
     groups = []
@@ -224,33 +340,44 @@ def _break_table(
             if column in schema
         ]
         groups.append((field, parts))
+    # a break type's row also shows its impact in the reporting currency, when known
+    impact = grouping.classified and IMPACT_COLUMN in schema
+    amount_columns = ["break_amount"] if "break_amount" in schema else []
+    if impact:
+        amount_columns.append(IMPACT_COLUMN)
     body = []
     for row in rows.iter_rows(named=True):
         status = row.get("status")
+        group = row.get(grouping.column)
         differing = set(row.get("mismatched_fields") or ())
         cells = [Cell(plain_text(row.get(key)), "key") for key in keys]
-        badge = f"badge status-{status}" if status in STATUSES else "badge status-other"
-        cells.append(Cell(sides.status_label(status), badge))
+        cells.append(Cell(grouping.label(group), _badge(grouping, group)))
         for field, parts in groups:
             highlight = ["hl"] if field in differing else []
             for _, column in parts:
                 classes = (["num"] if schema[column].is_numeric() else []) + highlight
                 cells.append(Cell(value_text(row.get(column)), " ".join(classes)))
-        if "break_amount" in schema:
-            amount = row.get("break_amount")
+        for column in amount_columns:
+            amount = row.get(column)
             cells.append(Cell("" if amount is None else amount_text(amount), "num"))
-        cells.append(Cell(_detail(row, status, sides)))
+        cells.append(Cell(_detail(row, status, sides, classified=grouping.classified)))
         body.append(cells)
     return {
         "keys": list(keys),
+        "type_header": "break type" if grouping.classified else "type",
+        "impact_header": _impact_header(currency) if impact else None,
         "groups": [(field, [label for label, _ in parts]) for field, parts in groups if parts],
         "has_amount": "break_amount" in schema,
         "body": body,
     }
 
 
-def _detail(row: Mapping[str, Any], status: str | None, sides: Sides) -> str:
-    parts = []
+def _detail(
+    row: Mapping[str, Any], status: str | None, sides: Sides, *, classified: bool = False
+) -> str:
+    """Why a row is a break; a classified row also says its core status (``timing`` rows are
+    ``matched`` by the core)."""
+    parts = [f"match status: {sides.status_label(status)}"] if classified else []
     if status == MISMATCHED and row.get("mismatched_fields"):
         parts.append("differs: " + ", ".join(map(str, row["mismatched_fields"])))
     if row.get("side"):
@@ -259,4 +386,4 @@ def _detail(row: Mapping[str, Any], status: str | None, sides: Sides) -> str:
         parts.append(f"row {plain_text(row['row'])}")
     if row.get("reason"):
         parts.append(str(row["reason"]))
-    return " · ".join(parts) if status != MATCHED else ""
+    return " · ".join(parts) if classified or status != MATCHED else ""

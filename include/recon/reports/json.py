@@ -11,7 +11,7 @@ from pathlib import Path, PurePath
 from typing import Any, Final
 
 from recon.reports.safe import replacing
-from recon.reports.view import TopBreaks
+from recon.reports.view import TopBreaks, figures_by_group
 
 JSON_FILE: Final = "report.json"
 
@@ -41,12 +41,40 @@ def jsonable(value: Any) -> Any:
 
 
 def report_document(top: TopBreaks, summary: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"summary": ..., "breaks": [...], "breaks_total": n}``; breaks keep their column names."""
-    return {
+    """``{"summary": ..., "breaks": [...], "breaks_total": n}``; breaks keep their column names.
+
+    A classified result adds ``classification`` and ``financial_impact`` as the summary gives
+    them, and ``breaks_by_type``: per break type in order, its label, rows and break amount
+    over every break, and those of the listed ``breaks`` that are of that type.
+    """
+    breaks = [jsonable(row) for row in top.rows.iter_rows(named=True)]
+    document: dict[str, Any] = {
         "summary": jsonable(summary),
-        "breaks": [jsonable(row) for row in top.rows.iter_rows(named=True)],
+        "breaks": breaks,
         "breaks_total": top.total,
     }
+    for key in ("classification", "financial_impact"):
+        if summary.get(key) is not None:
+            document[key] = jsonable(summary[key])
+    if top.grouping.classified:
+        document["breaks_by_type"] = _by_type(top, breaks)
+    return document
+
+
+def _by_type(top: TopBreaks, breaks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    grouping = top.grouping
+    rows = figures_by_group(None, top.overview, "rows")
+    amounts = figures_by_group(None, top.overview, "amount")
+    return [
+        {
+            "type": value,
+            "label": grouping.label(value),
+            "rows": int(rows.get(value, 0)),
+            "break_amount": amounts.get(value, 0.0),
+            "breaks": [row for row in breaks if row.get(grouping.column) == value],
+        }
+        for value in grouping.charted(rows)
+    ]
 
 
 def write_json(top: TopBreaks, summary: Mapping[str, Any], path: Path) -> Path:

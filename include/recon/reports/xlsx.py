@@ -16,19 +16,17 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from recon.errors import ReconError
+from recon.reports.figures import Figure, currency_impacts, summary_figures
+from recon.reports.labels import GROUP, IMPACT_COLUMN, Grouping, Sides
 from recon.reports.safe import flat_cells, neutral_text, neutralize_formulas, replacing
 from recon.reports.view import (
-    Sides,
     break_rows,
     by_break_amount,
     checked_schema,
     compare_fields,
     display_columns,
-    figures_by_status,
+    figures_by_group,
     key_columns,
-    ordered_statuses,
-    status_overview,
-    summary_figures,
 )
 
 XLSX_FILE: Final = "report.xlsx"
@@ -36,6 +34,7 @@ EXCEL_MAX_ROWS: Final = 1_048_576  # rows per sheet, header included
 SHEET_NAME_MAX: Final = 31
 BATCH_ROWS: Final = 20_000
 SUMMARY_SHEET: Final = "Summary"
+CURRENCY_SECTION: Final = "Financial impact by currency"
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 _EXACT_INT_LIMIT: Final = 2**53  # larger integers lose digits as Excel numbers: keep them as text
 _WIDTH_MIN, _WIDTH_MAX = 8, 60
@@ -51,8 +50,8 @@ def write_xlsx(
     max_rows_per_sheet: int = EXCEL_MAX_ROWS,
     batch_rows: int = BATCH_ROWS,
 ) -> Path:
-    """Write the Summary sheet and a sheet per break type; a type too long for one sheet
-    continues on ``<type> (2)``, ``(3)``, ...
+    """Write the Summary sheet and a sheet per break type (the core status, or the summary's
+    classification); a type too long for one sheet continues on ``<type> (2)``, ``(3)``, ...
 
     :param max_rows_per_sheet: rows per sheet including the header (Excel's limit by default).
     """
@@ -60,13 +59,19 @@ def write_xlsx(
         raise ReconError(
             f"max_rows_per_sheet must be between 2 and {EXCEL_MAX_ROWS:,}, got {max_rows_per_sheet}"
         )
-    schema = checked_schema(results)
     sides = Sides.from_summary(summary)
+    grouping = Grouping.from_summary(summary)
+    schema = checked_schema(results, grouping)
     keys = key_columns(schema, summary)
     fields = compare_fields(schema, summary)
-    overview = status_overview(results).collect()
-    counts = figures_by_status(summary.get("counts"), overview, "rows")
-    present = [status for status in overview["status"].to_list() if status != "matched"]
+    overview = grouping.overview(results).collect()
+    counts = figures_by_group(grouping.summary_counts(summary), overview, "rows")
+    amounts = figures_by_group(grouping.summary_amounts(summary), overview, "amount")
+    impacts = (
+        figures_by_group(None, overview, "impact")
+        if grouping.classified and IMPACT_COLUMN in schema
+        else None
+    )
 
     with replacing(path) as partial:
         book = xlsxwriter.Workbook(
@@ -82,28 +87,26 @@ def write_xlsx(
         )
         try:
             formats = _Formats(book)
-            _write_summary(book, formats, summary, sides, counts)
+            figures = summary_figures(
+                summary, sides, counts, grouping, amounts=amounts, impacts=impacts
+            )
+            _write_summary(book, formats, summary, figures)
             names = _SheetNames()
-            breaks = break_rows(results)
-            for status in ordered_statuses(present):
-                of_status = (
-                    breaks.filter(pl.col("status").is_null())
-                    if status is None
-                    else breaks.filter(pl.col("status") == status)
-                )
-                columns = display_columns(schema, keys, fields, status)
+            breaks = break_rows(results, grouping)
+            for group in grouping.ordered(overview[GROUP].to_list()):
+                columns = display_columns(schema, keys, fields, group, grouping)
                 frame = (
-                    by_break_amount(of_status, keys)
+                    by_break_amount(breaks.filter(grouping.is_group(group)), keys)
                     .select(columns)
                     .pipe(_sides_named, sides)
                     .pipe(flat_cells)
                     .pipe(neutralize_formulas)
                 )
-                headers = [sides.column_label(name, keys) for name in columns]
+                headers = [grouping.column_label(name, sides, keys) for name in columns]
                 _write_break_type(
                     book,
                     formats,
-                    names.base(sides.status_label(status), fallback=str(status)),
+                    names.base(grouping.label(group), fallback=str(group)),
                     names,
                     frame,
                     headers,
@@ -164,11 +167,7 @@ class _SheetNames:
 
 
 def _write_summary(
-    book: Workbook,
-    formats: _Formats,
-    summary: Mapping[str, Any],
-    sides: Sides,
-    counts: Mapping[str | None, float],
+    book: Workbook, formats: _Formats, summary: Mapping[str, Any], figures: Sequence[Figure]
 ) -> None:
     sheet = book.add_worksheet(SUMMARY_SHEET)
     sheet.set_column(0, 0, 36)
@@ -177,15 +176,40 @@ def _write_summary(
     sheet.write_string(0, 0, neutral_text(title), formats.title)
     row = 1
     section = None
-    for figure in summary_figures(summary, sides, counts):
+    for figure in figures:
         if figure.section != section:
             section = figure.section
             row += 1
-            sheet.write_string(row, 0, section, formats.section)
+            sheet.write_string(row, 0, neutral_text(section), formats.section)
             row += 1
         sheet.write_string(row, 0, neutral_text(figure.label))
         _write_figure(sheet, row, 1, figure.value, figure.kind, formats)
         row += 1
+    _write_currency_table(sheet, row + 1, summary, formats)
+
+
+def _write_currency_table(
+    sheet: Worksheet, row: int, summary: Mapping[str, Any], formats: _Formats
+) -> None:
+    """Financial impact per currency (amounts in that currency), below the figures."""
+    rows = currency_impacts(summary)
+    if not rows:
+        return
+    sheet.write_string(row, 0, CURRENCY_SECTION, formats.section)
+    headers = ("Currency", "Transactions", "Volume", "Discrepancy amount", "Discrepancy rate")
+    for col, header in enumerate(headers):
+        sheet.write_string(row + 1, col, header, formats.header)
+    sheet.set_column(2, 4, 20)
+    for offset, impact in enumerate(rows, start=row + 2):
+        sheet.write_string(offset, 0, neutral_text(impact.currency))
+        for col, value, kind in (
+            (1, impact.transactions, "count"),
+            (2, impact.volume, "amount"),
+            (3, impact.discrepancy_amount, "amount"),
+            (4, impact.discrepancy_rate, "percent"),
+        ):
+            if value is not None:
+                _write_figure(sheet, offset, col, value, kind, formats)
 
 
 def _write_figure(

@@ -23,6 +23,8 @@ from recon_airflow.settings import partition_dir, reports_root, staging_root
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from recon.reconcile import ReconResult
 # polars and the engine load when a task runs, not when the scheduler parses the DAG file.
 
 
@@ -105,16 +107,43 @@ def reconcile_partition(
     Bad data or a bad spec raises ``AirflowFailException``: retrying cannot help.
     """
     from recon.reconcile import reconcile_to_dir
-    from recon.reports import write_reports
 
     started = dt.datetime.now(dt.UTC)
     out = partition_dir(staging_root(), recon, business_date, source)
-    report_dir = partition_dir(reports_root(), recon, business_date, source)
     names = (str(inputs["left"].get("file", "left")), str(inputs["right"].get("file", "right")))
     try:
         result = reconcile_to_dir(left, right, spec, out, sources=names, inputs=inputs)
     except ReconError as exc:
         raise AirflowFailException(f"{source}: {exc}") from None
+    return reported_partition(
+        spec,
+        result,
+        recon=recon,
+        source=source,
+        business_date=business_date,
+        inputs=inputs,
+        report_formats=report_formats,
+        started_at=started,
+    )
+
+
+def reported_partition(
+    spec: ReconSpec,
+    result: ReconResult,
+    *,
+    recon: str,
+    source: str,
+    business_date: str,
+    inputs: dict[str, dict[str, Any]],
+    report_formats: Sequence[str] | None,
+    started_at: dt.datetime,
+) -> Outcome:
+    """Write a reconciled partition's reports (replacing the last ones) and describe it."""
+    from recon.reports import write_reports
+
+    if result.path is None:
+        raise AirflowFailException(f"{source}: the result was not written to a folder")
+    report_dir = partition_dir(reports_root(), recon, business_date, source)
     shutil.rmtree(report_dir, ignore_errors=True)  # a re-run replaces, never mixes
     if report_formats is None:
         reports = write_reports(result.scan(), result.summary, report_dir)
@@ -125,11 +154,11 @@ def reconcile_partition(
         recon=recon,
         source=source,
         business_date=business_date,
-        result_dir=out,
+        result_dir=result.path.parent,
         summary=result.summary,
         inputs=inputs,
         reports=reports,
-        started_at=started,
+        started_at=started_at,
     )
 
 

@@ -6,6 +6,12 @@ unreadable file, a result that does not match its outcome) raises ``BadOutcomeEr
 every problem. ``break_rows`` turns the results into the rows the Postgres store copies, with
 the one-sided statuses under the sides' labels (``labelled_statuses``, shared by both stores).
 
+A summary may carry a ``classification`` (e.g. the payments break types, recon.payments): then
+a break is a row whose classification column is not its ``matched`` value (a ``timing`` row is
+one though its core status is ``matched``), and that column is the break's type. Without one, a
+break is a row whose status is not ``matched`` and its type is the stored status. ``currency``
+and ``impact_amount`` columns of the results are stored when present.
+
 Data-quality checks are those ``quality_checks`` derives from summary.json and the results,
 plus checks made elsewhere: ``read_outcome``'s ``extra_checks`` argument and
 ``outcome["summary"]["checks"]`` (how an upstream task, e.g. the extract's report-date check,
@@ -49,6 +55,7 @@ SUMMARY_KEYS: Final = (
     *("discrepancy_amount", "risk_level", "threshold_passed", "inputs", "keys", "labels"),
     "compare_fields",
 )
+CLASSIFICATION_KEYS: Final = ("column", "matched", "counts", "breaks")
 NULL_KEY_REASON: Final = r"key `[^`]*` is empty"  # recon.prepare's words for a blank key
 When = TypeVar("When", dt.date, dt.datetime)
 
@@ -104,6 +111,29 @@ class Partition:
     def params(self) -> dict[str, Any]:
         return {"recon": self.recon, "source": self.source, "business_date": self.business_date}
 
+    @property
+    def classification(self) -> dict[str, Any] | None:
+        """summary.json's ``classification`` (break types over the core statuses), if any."""
+        found = self.summary.get("classification")
+        return dict(found) if found else None
+
+    @property
+    def expected_breaks(self) -> int:
+        """How many rows ``break_rows`` must give, as summary.json counts them."""
+        classification = self.classification
+        return int(classification["breaks"] if classification else self.summary["breaks"])
+
+    def breaks_by_type(self) -> dict[str, int]:
+        """Break type -> rows, matched left out (zeros kept): the classification's counts, else
+        the core counts under the stored statuses."""
+        classification = self.classification
+        if classification:
+            matched = classification["matched"]
+            return {k: int(n) for k, n in classification["counts"].items() if k != matched}
+        stored = labelled_statuses(self.labels)
+        counts = self.summary["counts"]
+        return {stored.get(s, s): int(counts[s]) for s in STATUSES if s != MATCHED}
+
 
 # -- reading and checking an outcome --------------------------------------------------------
 
@@ -133,6 +163,9 @@ def read_outcome(
     keys, labels = list(outcome["keys"]), dict(outcome["labels"])
     compare = list(summary["compare_fields"])
     wanted = [*keys, *RESULT_COLUMNS, *[f"{side}_{f}" for f in compare for side in SIDES]]
+    classification = summary.get("classification") or {}
+    if "column" in classification:
+        wanted.append(classification["column"])
     problems += [f"{results}: no column `{c}`" for c in wanted if c not in columns]
     claims = {
         "keys": (keys, summary["keys"]),
@@ -194,6 +227,17 @@ def _read_summary(path: Path, problems: list[str]) -> dict[str, Any]:
     problems += [f"{path}: no `{k}`" for k in SUMMARY_KEYS if k not in summary]
     counts = summary.get("counts") or {}
     problems += [f"{path}: no count of `{s}`" for s in STATUSES if s not in counts]
+    classification = summary.get("classification")
+    if classification is not None:
+        if not isinstance(classification, dict):
+            problems.append(f"{path}: `classification` is not a JSON object")
+            summary.pop("classification")
+        else:
+            problems += [
+                f"{path}: no `classification.{k}`"
+                for k in CLASSIFICATION_KEYS
+                if k not in classification
+            ]
     return summary
 
 
@@ -316,12 +360,23 @@ def labelled_statuses(labels: Mapping[str, str]) -> dict[str, str]:
 
 
 def break_rows(results: pl.LazyFrame, part: Partition) -> pl.LazyFrame:
-    """The non-matched rows in the temporary table's column order, as COPY-ready values."""
+    """The break rows in the temporary table's column order, as COPY-ready values.
+
+    A break is a row whose classification column is not its matched value, or without a
+    classification, whose status is not ``matched`` (see the module's docstring).
+    """
     diff = f"diff_{part.amount_field}"
-    return results.filter(pl.col("status") != MATCHED).select(
+    stored = pl.col("status").replace(labelled_statuses(part.labels))
+    classification = part.classification
+    if classification:
+        kind = pl.col(classification["column"]).cast(pl.String)
+        is_break = kind != classification["matched"]
+    else:
+        kind, is_break = stored, pl.col("status") != MATCHED
+    return results.filter(is_break).select(
         pl.struct(part.keys).struct.json_encode().alias("key"),
         pl.concat_str([_key_part(k) for k in part.keys], separator="|").alias("key_text"),
-        pl.col("status").replace(labelled_statuses(part.labels)),
+        stored.alias("status"),
         _pg_text_array(pl.col("mismatched_fields")).alias("mismatched_fields"),
         *[_side_values(side, part.compare_fields).alias(f"{side}_values") for side in SIDES],
         (_money(diff) if diff in part.columns else pl.lit(None, pl.String)).alias("difference"),
@@ -329,7 +384,15 @@ def break_rows(results: pl.LazyFrame, part: Partition) -> pl.LazyFrame:
         pl.col("side"),
         pl.col("row").alias("input_row"),
         pl.col("reason"),
+        kind.alias("break_type"),
+        _optional(part, "currency", pl.col("currency").cast(pl.String)),
+        _optional(part, "impact_amount", _money("impact_amount")),
     )
+
+
+def _optional(part: Partition, name: str, value: pl.Expr) -> pl.Expr:
+    """``value`` when the results have the column ``name`` (classified results), else null."""
+    return (value if name in part.columns else pl.lit(None, pl.String)).alias(name)
 
 
 def _money(name: str) -> pl.Expr:

@@ -5,6 +5,10 @@ one transaction: the run row, its breaks (streamed from ``results.parquet`` with
 rows never leave polars), its data-quality checks and an audit-log row. The queries live in
 ``include/sql/results_store.sql``.
 
+A classified outcome (summary.json with ``classification``, e.g. payments) stores every row of
+a break type, ``timing`` included, with its type, currency and impact; the run gets the
+``financial_impact`` figures, ``thresholds.high_value_amount`` and the counts per break type.
+
 The outcome is read and checked first (``stores.partition.read_outcome``, which also derives
 the data-quality checks; ``extra_checks`` adds the caller's). Bad input (a missing or
 unreadable result file, a result that does not match its outcome) raises ``BadOutcomeError``;
@@ -107,7 +111,7 @@ def load_outcome(
         ids = {**part.params(), "run_id": run_id}
         cur.execute(q["create_breaks_in"])
         copied = _copy_breaks(cur, q["copy_breaks_in"], part)
-        if copied != part.summary["breaks"]:
+        if copied != part.expected_breaks:
             raise BadOutcomeError(part.where, [_count_problem(part, copied)])
         cur.execute(q["insert_breaks"], ids)
         cur.execute(q["count_breaks"], ids)
@@ -175,6 +179,8 @@ def _fetch_dict(cur: psycopg.Cursor[Any]) -> dict[str, Any] | None:
 
 def _run_params(part: Partition, dag_id: str, airflow_run_id: str) -> dict[str, Any]:
     s = part.summary
+    impact = s.get("financial_impact") or {}
+    thresholds = s.get("thresholds") or {}
     return {
         **part.params(),
         **{status: s["counts"][status] for status in STATUSES},
@@ -187,13 +193,24 @@ def _run_params(part: Partition, dag_id: str, airflow_run_id: str) -> dict[str, 
         "left_label": part.labels["left"],
         "right_label": part.labels["right"],
         "match_rate_by_amount": s.get("match_rate_by_amount"),
-        # repr: the float's shortest exact text, so numeric gets no binary noise
-        "discrepancy_amount": Decimal(repr(float(s["discrepancy_amount"]))),
-        "max_break_rate": (s.get("thresholds") or {}).get("max_break_rate"),
+        "discrepancy_amount": _numeric(s["discrepancy_amount"]),
+        "max_break_rate": thresholds.get("max_break_rate"),
         "inputs": Jsonb(part.inputs),
         "report_links": Jsonb(part.report_links),
         "summary": Jsonb(s),
+        "reporting_currency": impact.get("reporting_currency"),
+        "volume": _numeric(impact.get("volume")),
+        "impact_discrepancy_amount": _numeric(impact.get("discrepancy_amount")),
+        "discrepancy_rate": impact.get("discrepancy_rate"),
+        "compliance_status": impact.get("compliance_status"),
+        "high_value_amount": _numeric(thresholds.get("high_value_amount")),
+        "breaks_by_type": Jsonb(part.breaks_by_type()),
     }
+
+
+def _numeric(value: Any) -> Decimal | None:
+    """A JSON number as numeric: repr is the float's shortest exact text (no binary noise)."""
+    return None if value is None else Decimal(repr(float(value)))
 
 
 def _check_params(part: Partition, check: QualityCheck, ids: dict[str, Any]) -> dict[str, Any]:
@@ -227,10 +244,10 @@ def _copy_breaks(cur: psycopg.Cursor[Any], statement: str, part: Partition) -> i
 
 
 def _count_problem(part: Partition, copied: int) -> str:
-    said = part.summary["breaks"]
+    counted = " (classification.breaks)" if part.classification else ""
     return (
-        f"{part.results}: {copied} break rows, but {SUMMARY_FILE} says {said}"
-        " (were the two files written by different runs?)"
+        f"{part.results}: {copied} break rows, but {SUMMARY_FILE} says"
+        f" {part.expected_breaks}{counted} (were the two files written by different runs?)"
     )
 
 

@@ -1,0 +1,58 @@
+"""What every pipeline's configuration (``config/pipelines/<dag_id>.yaml``) has, and its loader.
+
+Read by tasks at run time (the DAG files read nothing); a mistake fails the run's first task
+with the file and the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from recon.errors import SpecError
+from recon_airflow.settings import config_root
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reports(Strict):
+    """Where reports are archived: ``s3://{s3_bucket}/{s3_prefix}/{date}/{recon}/{source}/``."""
+
+    s3_bucket: str
+    s3_prefix: str = "reports"
+    presign_seconds: int = Field(default=86_400, gt=0, le=7 * 86_400)
+
+
+class PipelineConfig(BaseModel):
+    """The part every pipeline has; read alone (e.g. by publish_all) the rest is ignored, while
+    each pipeline's own model forbids unknown keys."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    recon: str
+    reports: Reports
+
+
+Config = TypeVar("Config", bound=PipelineConfig)
+
+
+def load_pipeline_config(model: type[Config], name: str, path: Path | None = None) -> Config:
+    """Read and validate ``config/pipelines/<name>.yaml``; every problem named with the file."""
+    path = path or config_root() / "pipelines" / f"{name}.yaml"
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the pipeline config: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SpecError(f"{path}: {problems}") from None
