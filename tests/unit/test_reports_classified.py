@@ -173,10 +173,11 @@ def test_xlsx_has_a_sheet_per_break_type_named_by_its_label(written: dict[str, P
     assert list(sheets) == ["Summary", *SHEETS]
     assert {name: sheets[name].height for name in SHEETS} == SHEETS
     missing = sheets["missing in ledger"]
-    assert missing["txn_id"].to_list() == ["P7", "P4"]  # largest break first
+    # largest impact (USD) first; P7's is unknown (no JPY rate), so it comes last
+    assert missing["txn_id"].to_list() == ["P4", "P7"]
     assert "break type" not in missing.columns  # the sheet's name says it
     assert missing["match status"].to_list() == ["left_only", "left_only"]
-    assert missing["impact amount"].to_list() == [None, pytest.approx(33.0)]
+    assert missing["impact amount"].to_list() == [pytest.approx(33.0), None]
 
 
 def test_xlsx_lists_the_timing_row(written: dict[str, Path]) -> None:
@@ -210,7 +211,7 @@ def test_xlsx_splits_a_break_type_at_the_row_limit(
         "currency",
         "timing",
     ]
-    assert [sheets[name]["txn_id"].to_list() for name in list(sheets)[2:4]] == [["P7"], ["P4"]]
+    assert [sheets[name]["txn_id"].to_list() for name in list(sheets)[2:4]] == [["P4"], ["P7"]]
 
 
 def test_xlsx_summary_has_break_types_and_the_financial_impact(written: dict[str, Path]) -> None:
@@ -323,15 +324,22 @@ def test_csv_lists_break_rows_with_their_break_type(
 ) -> None:
     breaks = pl.read_csv(written["csv"], infer_schema=False)
 
-    assert breaks.columns == classified[0].columns  # largest break first, as without types
-    assert breaks.select("txn_id", "break_type", "status").rows() == [
-        ("P7", "missing_in_ledger", "left_only"),
-        ("P4", "missing_in_ledger", "left_only"),
-        (f"'{FORMULA}", "currency", "mismatched"),
-        (SCRIPT, "missing_at_processor", "right_only"),
-        ("P3", "amount", "mismatched"),
-        ("P2", "timing", "matched"),  # listed: a break by type, though the core matched it
-    ]
+    assert breaks.columns == classified[0].columns
+    assert sorted(breaks.select("txn_id", "break_type", "status").rows()) == sorted(
+        [
+            ("P4", "missing_in_ledger", "left_only"),
+            ("P7", "missing_in_ledger", "left_only"),
+            (f"'{FORMULA}", "currency", "mismatched"),
+            (SCRIPT, "missing_at_processor", "right_only"),
+            ("P3", "amount", "mismatched"),
+            ("P2", "timing", "matched"),  # listed: a break by type, though the core matched it
+        ]
+    )
+    # largest money at stake in USD first; unknown impact (no fx rate) last
+    impacts = [None if v is None else float(v) for v in breaks["impact_amount"].to_list()]
+    known = [v for v in impacts if v is not None]
+    assert known == sorted(known, reverse=True)
+    assert impacts == known + [None] * (len(impacts) - len(known))
 
 
 # --- JSON ---------------------------------------------------------------------------------------
@@ -358,7 +366,7 @@ def test_json_groups_and_labels_breaks_by_type(written: dict[str, Path]) -> None
     assert groups["missing_in_ledger"]["label"] == "missing in ledger"
     assert groups["missing_in_ledger"]["rows"] == 2
     assert groups["missing_in_ledger"]["break_amount"] == 930.0
-    assert [row["txn_id"] for row in groups["missing_in_ledger"]["breaks"]] == ["P7", "P4"]
+    assert [row["txn_id"] for row in groups["missing_in_ledger"]["breaks"]] == ["P4", "P7"]
     assert [row["status"] for row in groups["timing"]["breaks"]] == ["matched"]
     assert groups["currency"]["breaks"][0]["txn_id"] == FORMULA  # machines get the data as is
     assert groups["fee_mismatch"] == {

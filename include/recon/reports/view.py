@@ -89,15 +89,18 @@ def break_rows(results: pl.LazyFrame, grouping: Grouping | None = None) -> pl.La
 
 
 def by_break_amount(frame: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:
-    """Largest break first, then by key; ties broken by status, side and row for a stable order."""
+    """Largest break first, then by key; ties broken by status, side and row for a stable order.
+
+    With an ``impact_amount`` column (money at stake in one reporting currency) that decides
+    "largest": break amounts in several currencies do not compare.
+    """
     schema = frame.collect_schema()
-    order: list[pl.Expr] = []
-    if "break_amount" in schema:
-        order.append(pl.col("break_amount").fill_nan(None))
+    amounts = [name for name in ("impact_amount", "break_amount") if name in schema]
+    order = [pl.col(name).fill_nan(None) for name in amounts]
     order += [pl.col(name) for name in (*keys, "status", "side", "row") if name in schema]
     if not order:
         return frame
-    descending = [True] + [False] * (len(order) - 1) if "break_amount" in schema else False
+    descending = [True] * len(amounts) + [False] * (len(order) - len(amounts))
     return frame.sort(order, descending=descending, nulls_last=True, maintain_order=True)
 
 
