@@ -59,6 +59,7 @@ from recon.payments import (
     MISSING_AT_PROCESSOR,
     MISSING_IN_LEDGER,
     TIMING,
+    Day,
 )
 from recon.processor_records import balance_transaction, payment
 from recon.result import DUPLICATE, MATCHED
@@ -147,19 +148,24 @@ class PaymentsDay:
     statuses: Mapping[str, int] = field(default_factory=dict)  # expected status -> cases
 
     @property
+    def day(self) -> Day:
+        """The business date and window as the reconciliation sees them."""
+        return Day(self.business_date, self.settlement_window)
+
+    @property
     def start(self) -> dt.datetime:
         """Midnight UTC opening the business date."""
-        return dt.datetime.combine(self.business_date, dt.time(), dt.UTC)
+        return self.day.start
 
     @property
     def end(self) -> dt.datetime:
         """Midnight UTC closing it (exclusive)."""
-        return self.start + dt.timedelta(days=1)
+        return self.day.end
 
     @property
     def settlement_end(self) -> dt.datetime:
         """Where the processor window of D ends: ``end`` plus the settlement window."""
-        return self.end + self.settlement_window
+        return self.day.settlement_end
 
 
 def generate_payments_day(
