@@ -329,19 +329,29 @@ def _by_reference(
 ) -> pl.DataFrame:
     """One row per reference of a side (normalised as the core matched it): its earliest time,
     every id (a duplicate has several), and the largest amount and a currency (what a
-    duplicate, which the core leaves without values, puts at stake)."""
-    return (
-        frame.with_columns(normalised(spec, key, side).alias("__key"))
-        .filter(pl.col("__key").is_not_null())
-        .group_by("__key")
+    duplicate, which the core leaves without values, puts at stake).
+
+    Most references are unique: they pass as they are; only repeated ones are grouped.
+    """
+    rows = frame.select(
+        normalised(spec, key, side).alias(key),
+        pl.col(time),
+        pl.col(ident),
+        pl.col(spec.column(AMOUNT, side)).abs().alias(f"__{side}_{AMOUNT}"),
+        normalised(spec, CURRENCY, side).alias(f"__{side}_{CURRENCY}"),
+    ).filter(pl.col(key).is_not_null())
+    repeated = pl.col(key).is_duplicated()
+    grouped = (
+        rows.filter(repeated)
+        .group_by(key)
         .agg(
             pl.col(time).min(),
             pl.col(ident).sort().str.join(","),
-            pl.col(spec.column(AMOUNT, side)).abs().max().alias(f"__{side}_{AMOUNT}"),
-            normalised(spec, CURRENCY, side).first().alias(f"__{side}_{CURRENCY}"),
+            pl.col(f"__{side}_{AMOUNT}").max(),
+            pl.col(f"__{side}_{CURRENCY}").first(),
         )
-        .rename({"__key": key})
     )
+    return pl.concat([rows.filter(~repeated), grouped.select(rows.columns)])
 
 
 # -- summary ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from embedded.payments_seed import seed_ledger_postgres
 from recon.payments_world import PaymentsDay, generate_payments_day
-from recon_airflow.operators.sql_extract import SqlToStagingOperator
+from recon_airflow.operators.sql_extract import SqlToStagingOperator, query_frame
 
 DAY = dt.date(2026, 11, 20)
 
@@ -66,3 +67,39 @@ def test_refusals_fail_without_retry(
         run(target, day, "nope.sql")
     with pytest.raises(AirflowFailException, match=r"not a \.sql file in include/sql"):
         run(target, day, "../../etc/passwd")
+
+
+def test_copy_keeps_types_nulls_and_empty_strings(pg_clean: Any) -> None:
+    """COPY's CSV comes back with the query's own types: exact decimals, UTC times, booleans,
+    and an empty string that stays apart from NULL (a value that looks like a marker too)."""
+    query = """
+        SELECT id, note, amount::numeric(18, 2) AS amount, n, ok, day, at FROM (VALUES
+            ('P1', '', 12.34, 7::int8, true, '2026-11-20'::date,
+             '2026-11-20 23:59:59.123456+05:30'::timestamptz),
+            (NULL, '\\N', NULL, NULL, false, NULL, NULL)
+        ) AS t (id, note, amount, n, ok, day, at)
+        WHERE %(wanted)s
+    """
+    with pg_clean.connect() as conn:
+        frame = query_frame(conn, query, {"wanted": True})
+    assert frame.schema == {
+        "id": pl.String,
+        "note": pl.String,
+        "amount": pl.Decimal(18, 2),
+        "n": pl.Int64,
+        "ok": pl.Boolean,
+        "day": pl.Date,
+        "at": pl.Datetime("us", "UTC"),
+    }
+    assert frame.rows() == [
+        (
+            "P1",
+            "",
+            Decimal("12.34"),
+            7,
+            True,
+            dt.date(2026, 11, 20),
+            dt.datetime(2026, 11, 20, 18, 29, 59, 123456, tzinfo=dt.UTC),
+        ),
+        (None, "\\N", None, None, False, None, None),
+    ]

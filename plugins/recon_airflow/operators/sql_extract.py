@@ -1,22 +1,29 @@
 """Run a query from ``include/sql`` against Postgres and stage its rows as a Parquet snapshot.
 
 The query is a file (no SQL strings in DAG files), its parameters are bound by the driver
-(``%(name)s``); the rows (one business date's: read whole) go to a temporary Parquet file
-that replaces the snapshot only once written. A query the database refuses (a missing table, a syntax
+(``%(name)s``). The rows travel as ``COPY (query) TO STDOUT`` CSV (no Python object per value:
+a few times faster than fetching rows) and are typed from the query's own result description
+(numeric(p, s) as exact decimals, timestamptz as UTC datetimes); they go to a temporary
+Parquet file that replaces the snapshot only once written. A query the database refuses (a missing table, a syntax
 error) fails without retry; a database that cannot be reached raises as it is, so retries apply.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from recon_airflow.outcome import Snapshot
 from recon_airflow.settings import SQL_DIR
+
+if TYPE_CHECKING:
+    import polars as pl
+    import psycopg
 
 
 def read_sql_file(name: str) -> str:
@@ -29,6 +36,70 @@ def read_sql_file(name: str) -> str:
     except FileNotFoundError:
         known = ", ".join(sorted(p.name for p in SQL_DIR.glob("*.sql")))
         raise AirflowFailException(f"no include/sql/{name}; there are: {known}") from None
+
+
+def query_frame(
+    conn: psycopg.Connection[Any], query: str, params: Mapping[str, Any]
+) -> pl.DataFrame:
+    """The rows of ``query`` (parameters bound by psycopg) as a typed polars frame, via COPY."""
+    import polars as pl
+    from psycopg import sql
+
+    body = query.strip().rstrip(";")
+    inner = sql.SQL("(\n" + body + "\n)")  # the file's own text: never user input
+    with conn.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")  # timestamptz text in UTC
+        cur.execute(sql.SQL("SELECT * FROM {} AS q LIMIT 0").format(inner), params)
+        described = cur.description or []
+        types = {c.name: _dtype(conn, c) for c in described}
+        # every value quoted: an empty string ("") stays apart from NULL (an empty field)
+        copy = sql.SQL("COPY {} TO STDOUT (FORMAT csv, HEADER, FORCE_QUOTE *)").format(inner)
+        buffer = io.BytesIO()
+        with cur.copy(copy, params) as rows:
+            for chunk in rows:
+                buffer.write(chunk)
+    text = pl.read_csv(
+        buffer.getvalue(),
+        schema={name: pl.String for name in types},
+    )
+    return text.with_columns(_typed(name, dtype) for name, dtype in types.items())
+
+
+def _dtype(conn: psycopg.Connection[Any], column: Any) -> pl.DataType:
+    import polars as pl
+
+    info = conn.adapters.types.get(column.type_code)
+    name = info.name if info is not None else ""
+    if name == "numeric" and column.precision is not None and column.scale is not None:
+        return pl.Decimal(column.precision, column.scale)
+    simple: dict[str, pl.DataType] = {
+        "numeric": pl.Decimal(38, 9),
+        "int2": pl.Int16(),
+        "int4": pl.Int32(),
+        "int8": pl.Int64(),
+        "float4": pl.Float32(),
+        "float8": pl.Float64(),
+        "bool": pl.Boolean(),
+        "date": pl.Date(),
+        "timestamptz": pl.Datetime("us", "UTC"),
+        "timestamp": pl.Datetime("us"),
+    }
+    return simple.get(name, pl.String())
+
+
+def _typed(name: str, dtype: pl.DataType) -> pl.Expr:
+    import polars as pl
+
+    column = pl.col(name)
+    if dtype == pl.String:
+        return column
+    if dtype == pl.Boolean:
+        return column.replace_strict({"t": True, "f": False}, return_dtype=pl.Boolean)
+    if isinstance(dtype, pl.Datetime):
+        return column.str.to_datetime(time_zone=dtype.time_zone, time_unit="us")
+    if dtype == pl.Date:
+        return column.str.to_date("%Y-%m-%d")
+    return column.cast(dtype)
 
 
 class SqlToStagingOperator(BaseOperator):
@@ -58,7 +129,6 @@ class SqlToStagingOperator(BaseOperator):
         self.postgres_conn_id = postgres_conn_id
 
     def execute(self, context: Context) -> Snapshot:
-        import polars as pl
         import psycopg
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
@@ -66,10 +136,9 @@ class SqlToStagingOperator(BaseOperator):
 
         query = read_sql_file(self.sql)
         path = Path(self.snapshot_path)
-        options = {"params": dict(self.parameters or {})}
         conn = PostgresHook(postgres_conn_id=self.postgres_conn_id).get_conn()
         try:
-            table = pl.read_database(query, conn, execute_options=options)
+            table = query_frame(conn, query, dict(self.parameters or {}))
         except psycopg.errors.ProgrammingError as exc:  # missing table, syntax, bad parameter
             raise AirflowFailException(f"include/sql/{self.sql}: {exc}".strip()) from None
         finally:
