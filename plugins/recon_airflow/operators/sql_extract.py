@@ -138,6 +138,11 @@ class SqlToStagingOperator(BaseOperator):
         path = Path(self.snapshot_path)
         conn = PostgresHook(postgres_conn_id=self.postgres_conn_id).get_conn()
         try:
+            if not isinstance(conn, psycopg.Connection):  # COPY streaming is psycopg 3's
+                raise AirflowFailException(
+                    f"{self.postgres_conn_id}: the Postgres provider gave a {type(conn)} "
+                    "connection; recon needs psycopg 3 (it is in the lock file)"
+                )
             table = query_frame(conn, query, dict(self.parameters or {}))
         except psycopg.errors.ProgrammingError as exc:  # missing table, syntax, bad parameter
             raise AirflowFailException(f"include/sql/{self.sql}: {exc}".strip()) from None
