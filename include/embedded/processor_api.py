@@ -94,6 +94,9 @@ class ProcessorApi(Managed):
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs: paging reuses it
+            # headers and body go in two sends: with Nagle's algorithm the body would wait
+            # for the client's delayed ACK (~40 ms a page on loopback)
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 api._serve(self)
