@@ -117,30 +117,14 @@ class SftpDbfToStagingOperator(BaseOperator):
 
     def _download(self, local: Path) -> None:
         """Fetch the remote file; a missing file or an SSH failure is left to ``retries``."""
-        import paramiko
-        from airflow.providers.sftp.hooks.sftp import SFTPHook
+        from recon_airflow.locations import sftp_download
 
         conn_id, remote = self.sftp_conn_id, self.remote_path
-        hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=self.conn_retry_attempts)
-        if hook.no_host_key_check or hook.allow_host_key_change:
-            raise AirflowFailException(
-                f"SFTP connection {conn_id!r} skips host key verification; remove "
-                "no_host_key_check/allow_host_key_change and set its `host_key` extra to the "
-                "server's public key (ssh-keyscan -p PORT HOST)"
-            )
         self.log.info("Fetching %s over SFTP connection %s", remote, conn_id)
         try:
-            hook.retrieve_file(remote, str(local))
+            sftp_download(conn_id, remote, local, conn_retry_attempts=self.conn_retry_attempts)
         except FileNotFoundError as exc:
-            raise FileNotFoundError(
-                f"{remote} is not on SFTP connection {conn_id!r} ({exc.strerror}); "
-                "the registrar may not have sent it yet"
-            ) from exc
-        except (paramiko.SSHException, OSError) as exc:
-            raise ConnectionError(
-                f"cannot fetch {remote} over SFTP connection {conn_id!r}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+            raise FileNotFoundError(f"{exc}; the registrar may not have sent it yet") from exc
 
     def _checked_frame(self, local: Path, business_date: dt.date) -> pl.DataFrame:
         """Read the downloaded file and check it; bad data raises ``AirflowFailException``."""
