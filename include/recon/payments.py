@@ -52,7 +52,7 @@ from recon.result import (
     RIGHT_ONLY,
 )
 from recon.spec import ReconSpec
-from recon.summary import MONEY_DECIMALS, money
+from recon.summary import MONEY_DECIMALS, money, risk_level
 
 # break types, in the order reports list them
 MISSING_AT_PROCESSOR: Final = "missing_at_processor"
@@ -468,20 +468,16 @@ def financial_impact(results: pl.DataFrame, break_rate: float, spec: ReconSpec) 
     limits = spec.thresholds
     failures = []
     if break_rate > limits.max_break_rate:
-        failures.append(
-            f"break rate {break_rate:.2%} is over the {limits.max_break_rate:.2%} limit"
-        )
+        failures.append(_over("break rate", break_rate, limits.max_break_rate))
     if limits.max_discrepancy_rate is not None and rate > limits.max_discrepancy_rate:
-        failures.append(
-            f"discrepancy rate {rate:.2%} is over the {limits.max_discrepancy_rate:.2%} limit"
-        )
+        failures.append(_over("discrepancy rate", rate, limits.max_discrepancy_rate))
     return {
         "reporting_currency": spec.impact.reporting_currency,
         "volume": money(volume),
         "discrepancy_amount": money(discrepancy),
         "discrepancy_rate": rate,
         "break_rate": break_rate,
-        "risk_level": _risk(max(break_rate, rate), spec),
+        "risk_level": risk_level(max(break_rate, rate), spec),
         "compliance_status": "NON_COMPLIANT" if failures else "COMPLIANT",
         "compliance_failures": failures,
         "by_currency": by_currency,
@@ -497,11 +493,6 @@ def _over(what: str, rate: float, limit: float) -> str:
     return f"{what} {rate:.{digits}%} is over the {limit:.{digits}%} limit"
 
 
-def _risk(rate: float, spec: ReconSpec) -> str:
-    risk = spec.thresholds.risk
-    return "HIGH" if rate >= risk.high else "MEDIUM" if rate >= risk.medium else "LOW"
-
-
 # -- data-quality checks per input --------------------------------------------------------------
 
 
@@ -511,7 +502,7 @@ def quality_checks(scope: Scope, spec: ReconSpec) -> list[dict[str, Any]]:
     checks = []
     sides = (("left", scope.processor), ("right", scope.ledger))
     for side, frame in sides:
-        currency = pl.col(spec.column(CURRENCY, side)).str.strip_chars().str.to_uppercase()
+        currency = normalised(spec, CURRENCY, side)  # as the core compares it
         unknown = frame.filter(currency.is_null() | ~currency.is_in(sorted(ISO_4217)))
         codes = unknown.get_column(spec.column(CURRENCY, side)).unique().sort(nulls_last=True)
         checks.append(

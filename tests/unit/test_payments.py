@@ -14,7 +14,7 @@ import yaml
 from polars.testing import assert_frame_equal
 
 from recon.errors import SchemaError, SpecError
-from recon.payments import BREAK_TYPES, Day, check_spec, reconcile_payments
+from recon.payments import BREAK_TYPES, Day, check_spec, financial_impact, reconcile_payments
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import ReconSpec, load_spec, spec_from_dict
 
@@ -778,3 +778,24 @@ def test_failing_run_leaves_the_earlier_output_as_it_was(
             out_dir=tmp_path,
         )
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_rate_just_over_its_limit_is_shown_with_the_digits_that_tell_them_apart() -> None:
+    """0.501 % against a 0.5 % limit must not read "0.50% is over the 0.50% limit"."""
+    spec = SPEC.model_copy(
+        update={"thresholds": SPEC.thresholds.model_copy(update={"max_break_rate": 0.005})}
+    )
+    no_rows = pl.DataFrame(
+        schema={
+            "left_amount": pl.Float64,
+            "right_amount": pl.Float64,
+            "break_amount": pl.Float64,
+            "break_type": pl.String,
+            "currency": pl.String,
+        }
+    )
+    impact = financial_impact(no_rows, 0.00501, spec)
+    assert impact["compliance_failures"] == ["break rate 0.501% is over the 0.500% limit"]
+    assert financial_impact(no_rows, 0.012, spec)["compliance_failures"] == [
+        "break rate 1.20% is over the 0.50% limit"
+    ]
