@@ -19,6 +19,16 @@ from embedded.sftp import EmbeddedSftp
 from embedded.slack import EmbeddedSlackWebhook
 from embedded.smtp import EmbeddedSmtp
 
+Server = (
+    EmbeddedPostgres
+    | EmbeddedMongo
+    | EmbeddedSftp
+    | EmbeddedS3
+    | EmbeddedSmtp
+    | EmbeddedSlackWebhook
+    | ProcessorApi
+)
+
 
 class LocalStack(Managed):
     """The seven servers the recon pipelines talk to, started together."""
@@ -43,7 +53,7 @@ class LocalStack(Managed):
     def stop(self) -> None:
         self._stack.close()
 
-    def servers(self) -> tuple[Managed, ...]:
+    def servers(self) -> tuple[Server, ...]:
         return (
             self.postgres,
             self.mongo,
@@ -56,12 +66,4 @@ class LocalStack(Managed):
 
     def env(self) -> dict[str, str]:
         """``AIRFLOW_CONN_*`` for every server."""
-        return connection_env(
-            self.postgres,
-            self.mongo,
-            self.sftp,
-            self.s3,
-            self.smtp,
-            self.slack,
-            self.processors,
-        )
+        return connection_env(*self.servers())
