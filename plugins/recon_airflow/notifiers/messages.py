@@ -27,7 +27,6 @@ from recon_airflow.notifiers.failure import (
 )
 from recon_airflow.notifiers.impact import NON_COMPLIANT
 from recon_airflow.notifiers.summary import (
-    COMBINED_SOURCE,
     RISK_ORDER,
     needs_alert,
     summary_email,
@@ -38,7 +37,6 @@ from recon_airflow.notifiers.summary import (
 from recon_airflow.notifiers.text import PREFIX, TEMPLATE_DIR, slack_escape, slack_link
 
 __all__ = [
-    "COMBINED_SOURCE",
     "ERROR_LIMIT",
     "NON_COMPLIANT",
     "PREFIX",

@@ -38,9 +38,6 @@ from recon_airflow.notifiers.text import (
 from recon_airflow.outcome import COMBINED, Outcome
 
 RISK_ORDER: Final = ("LOW", "MEDIUM", "HIGH")
-# the combined source is listed like any source, but left out of the totals, which would
-# count every break twice
-COMBINED_SOURCE: Final = COMBINED
 _RISK_COLOURS: Final = {"LOW": "#2e7d32", "MEDIUM": "#ef6c00", "HIGH": "#c62828"}
 
 
@@ -184,7 +181,9 @@ def _core_slack(o: Outcome) -> str:
 
 def _counted(outcomes: Sequence[Outcome]) -> list[Outcome]:
     """The sources whose breaks add up to the run's: all but the combined one, if any other."""
-    parts = [o for o in outcomes if o["source"] != COMBINED_SOURCE]
+    # the combined source is listed like any source, but left out of the totals, which would
+    # count every break twice
+    parts = [o for o in outcomes if o["source"] != COMBINED]
     return parts or list(outcomes)
 
 
