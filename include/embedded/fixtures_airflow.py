@@ -49,6 +49,21 @@ def dagbag(airflow_db: None) -> Any:
     return DagBag(dag_folder=str(REPO_ROOT / "dags"))
 
 
+def dag_without_retries(dag_id: str) -> Any:
+    """``dags/<dag_id>.py`` parsed on its own, its tasks' retries set to 0: ``dag.test()`` would
+    sleep through real retry delays. A copy of its own, so the policy tests (``dagbag``) still
+    see the retries the file sets."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(REPO_ROOT / "dags" / f"{dag_id}.py")).get_dag(dag_id)
+    for task in dag.tasks:
+        if hasattr(task, "partial_kwargs"):  # mapped: the retries are in its partial kwargs
+            task.partial_kwargs["retries"] = 0
+        else:
+            task.retries = 0
+    return dag
+
+
 @pytest.fixture
 def airflow_env(
     monkeypatch: pytest.MonkeyPatch,

@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 
 from embedded.aum_world import seed_aum
+from embedded.fixtures_airflow import dag_without_retries
 from recon.aum_samples import AumSample, generate_aum
 
 DAY = dt.date(2026, 11, 20)
@@ -65,19 +66,7 @@ def world(
 
 @pytest.fixture(scope="module")
 def aum_dag(airflow_db: None) -> Any:
-    """The DAG without retries: dag.test() sleeps through real retry delays (its own copy, so
-    the policy tests still see the retries the file sets)."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    from embedded.airflow_settings import REPO_ROOT
-
-    dag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "aum_recon.py")).get_dag("aum_recon")
-    for task in dag.tasks:
-        if hasattr(task, "partial_kwargs"):
-            task.partial_kwargs["retries"] = 0
-        else:
-            task.retries = 0
-    return dag
+    return dag_without_retries("aum_recon")
 
 
 def run_dag(dag: Any, business_date: dt.date, logical: dt.datetime, **conf: Any) -> Any:

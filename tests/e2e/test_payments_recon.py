@@ -22,6 +22,7 @@ import polars as pl
 import psycopg
 import pytest
 
+from embedded.fixtures_airflow import dag_without_retries
 from embedded.payments_seed import load_processor_apis, seed_ledger_postgres
 from recon.payments_world import (
     EXCLUDED,
@@ -81,21 +82,9 @@ def world(
 
 @pytest.fixture(scope="module")
 def payments_dag(airflow_db: None) -> Any:
-    """The DAG without task retries and with quick hook retries (dag.test() would sleep through
-    real retry delays); its own copy, so the policy tests still see what the file sets."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    from embedded.airflow_settings import REPO_ROOT
-
-    path = REPO_ROOT / "dags" / "payments_recon.py"
-    dag = DagBag(dag_folder=str(path)).get_dag("payments_recon")
-    for task in dag.tasks:
-        if hasattr(task, "partial_kwargs"):
-            task.partial_kwargs["retries"] = 0
-        else:
-            task.retries = 0
-    extract = dag.get_task("extract_processor")
-    extract.partial_kwargs.update(max_attempts=2, backoff=0.01)
+    """Without task retries, and with quick hook retries (its own copy of the DAG)."""
+    dag = dag_without_retries("payments_recon")
+    dag.get_task("extract_processor").partial_kwargs.update(max_attempts=2, backoff=0.01)
     return dag
 
 
