@@ -20,10 +20,7 @@ import gc
 import hashlib
 import json
 import os
-import platform
-import resource
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -49,8 +46,22 @@ import psutil
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.providers.sftp.hooks.sftp import SFTPHook
 from bench_dbf import DecimalFieldParser
-from machine import cpu_model
-from run import machine_busy_seconds, package_version, recon_revision
+from run import machine_busy_seconds
+from stages import (
+    COPY_TABLE,
+    MIN_OTHERS_S,
+    Checks,
+    copy_floor,
+    cpu_s,
+    fmt,
+    machine_info,
+    others_pct,
+    peak_mb,
+    postmaster,
+    process_cpu_s,
+    reset_peak,
+    rss_mb,
+)
 
 from embedded.base import connection_env
 from embedded.mongo import EmbeddedMongo
@@ -97,7 +108,6 @@ LEDGER_DB, LEDGER_COLLECTION = "recon", "transactions"
 ABS_TOL = "0.001"  # the specs' units tolerance, for the DuckDB peer
 # results.parquet says left_only/right_only; the truth says it in the pipeline's labels
 TRUTH_WORDS = {"left_only": "dbf_only", "right_only": "mongo_only"}
-COPY_TABLE = "bench_breaks_copy"
 SFTP_THREAD = "recon-embedded-sftp"  # EmbeddedSftp's server thread, in this process
 
 
@@ -116,56 +126,18 @@ class Cost:
     others_pct: float | None  # share of the machine's CPU used by anything else meanwhile
 
 
-def _status_kb(field: str) -> float | None:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field):
-                    return float(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak() -> bool:
-    """Make VmHWM start again from the current RSS (Linux: ``5`` to clear_refs)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:
-        return False
-    return True
-
-
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 # The server process the current stage talks to (set while Postgres or SecantusDB runs).
 SERVER: list[psutil.Process] = []
-MIN_OTHERS_S = 0.5  # /proc/stat counts in 10 ms ticks: shorter stages get no others %
 
 
 def server_cpu_s() -> float | None:
-    """CPU seconds of the server and its workers, those already exited included.
-
-    A worker that exits is reaped by the server, which adds its time to its own children_*
-    times; workers still running are added one by one.
-    """
+    """CPU seconds of the server in use and its workers (``stages.process_cpu_s``)."""
     if not SERVER:
         return None
     total = 0.0
     for process in SERVER:
-        try:
-            times = process.cpu_times()
-            total += times.user + times.system + times.children_user + times.children_system
-            for child in process.children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    child_times = child.cpu_times()
-                    total += child_times.user + child_times.system
-        except psutil.Error:
-            continue
+        with contextlib.suppress(psutil.Error):
+            total += process_cpu_s(process)
     return total
 
 
@@ -177,23 +149,18 @@ def measure(call: Callable[[], T]) -> tuple[T, Cost]:
     in server_cpu_s; the embedded SFTP server is a thread of this process, so in cpu_s.
     """
     gc.collect()
-    start_mb = psutil.Process().memory_info().rss / 2**20
-    _reset_peak()
-    busy, cpu, server = machine_busy_seconds(), _cpu_s(), server_cpu_s()
+    start_mb = rss_mb()
+    reset_peak()
+    busy, cpu, server = machine_busy_seconds(), cpu_s(), server_cpu_s()
     started = time.perf_counter()
     value = call()
     seconds = time.perf_counter() - started
-    cpu = _cpu_s() - cpu
+    cpu = cpu_s() - cpu
     server_after, busy_after = server_cpu_s(), machine_busy_seconds()
     served = server_after - server if server is not None and server_after is not None else None
-    hwm = _status_kb("VmHWM:")
-    peak_mb = hwm / 1024 if hwm is not None else psutil.Process().memory_info().rss / 2**20
-    others = None
-    if busy is not None and busy_after is not None and seconds >= MIN_OTHERS_S:
-        spare = max(0.0, busy_after - busy - cpu - (served or 0.0))
-        others = 100 * spare / (seconds * (os.cpu_count() or 1))
-    grew = max(0.0, peak_mb - start_mb)
-    return value, Cost(seconds, cpu, peak_mb, grew, served, others)
+    peak = peak_mb()
+    others = others_pct(busy, busy_after, cpu, served or 0.0, seconds)
+    return value, Cost(seconds, cpu, peak, max(0.0, peak - start_mb), served, others)
 
 
 @dataclass
@@ -229,14 +196,13 @@ class Row:
         return {**asdict(self), "rows_per_s": self.rate, "time_over_peer": self.ratio}
 
 
-class Report:
+class Report(Checks):
     """The rows measured so far, printed as they come."""
 
     def __init__(self, repeat: int = 1) -> None:
+        super().__init__()
         self.repeat = max(1, repeat)
         self.rows: list[Row] = []
-        self.checks: list[str] = []
-        self.notes: list[str] = []
 
     def best_of(self, ours: Callable[[], T], theirs: Callable[[], U]) -> tuple[T, Cost, U, Cost]:
         """Ours and the peer's, ``repeat`` times each, interleaved; each one's fastest run
@@ -275,16 +241,6 @@ class Report:
             line += f" | {peer} {peer_cost.seconds:.2f} s: {row.ratio:.2f}x"
         print(line, flush=True)
         return row
-
-    def check(self, what: str, ok: bool) -> None:
-        """An untimed correctness check; a failed one is shown, and fails the run at the end."""
-        line = f"{'ok' if ok else 'FAILED'}: {what}"
-        self.checks.append(line)
-        print(f"    check {line}", flush=True)
-
-    def note(self, text: str) -> None:
-        self.notes.append(text)
-        print(f"  note: {text}", flush=True)
 
 
 def merged(costs: list[Cost]) -> Cost:
@@ -635,14 +591,16 @@ def report_stages(
     shutil.rmtree(folder, ignore_errors=True)
     reports, cost = measure(lambda: write_reports(result.scan(), result.summary, folder))
     report.add(f"{registrar} reports, all 4 in one call", breaks, "breaks", cost)
-    for fmt in REPORT_FORMATS:
-        alone = work / "reports-alone" / registrar / fmt
+    for kind in REPORT_FORMATS:
+        alone = work / "reports-alone" / registrar / kind
         shutil.rmtree(alone, ignore_errors=True)
         written, cost = measure(
-            lambda alone=alone, fmt=fmt: write_reports(result.scan(), result.summary, alone, [fmt])
+            lambda alone=alone, kind=kind: write_reports(
+                result.scan(), result.summary, alone, [kind]
+            )
         )
-        size = written[fmt].stat().st_size / 2**20
-        report.add(f"{registrar}   {fmt} report alone", breaks, "breaks", cost,
+        size = written[kind].stat().st_size / 2**20
+        report.add(f"{registrar}   {kind} report alone", breaks, "breaks", cost,
                    note=f"{size:.1f} MiB")  # fmt: skip
     shutil.rmtree(work / "reports-alone", ignore_errors=True)
     return reports
@@ -652,38 +610,14 @@ def report_stages(
 
 
 @contextlib.contextmanager
-def serving(process: psutil.Process) -> Iterator[None]:
-    """Count ``process``'s CPU as the server's in the stages measured meanwhile."""
-    SERVER[:] = [process]
+def serving(process: psutil.Process | None) -> Iterator[None]:
+    """Count ``process``'s CPU as the server's in the stages measured meanwhile (None: an
+    external server, not measured)."""
+    SERVER[:] = [process] if process is not None else []
     try:
         yield
     finally:
         SERVER.clear()
-
-
-def postmaster(pg: EmbeddedPostgres) -> psutil.Process:
-    """The Postgres server process: the parent of a backend."""
-    with pg.connect() as conn:
-        row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    parent = psutil.Process(int(row[0])).parent()
-    if parent is None:
-        raise RuntimeError("cannot find the Postgres server process")
-    return parent
-
-
-def copy_floor(pg: EmbeddedPostgres, csv: Path) -> int:
-    """The peer: COPY the same break rows, already as CSV, into a plain table and commit."""
-    statement = queries()["copy_breaks_in"].replace("recon_breaks_in", COPY_TABLE)
-    with pg.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {COPY_TABLE}")
-        with cur.copy(statement) as copy, csv.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                copy.write(chunk)
-        conn.commit()
-        cur.execute(f"SELECT count(*) FROM {COPY_TABLE}")
-        row = cur.fetchone()
-    return int(row[0]) if row else -1
 
 
 def postgres_stages(report: Report, outcomes: dict[str, Outcome], work: Path) -> None:
@@ -838,10 +772,6 @@ def mongo_stages(
 # ---------------------------------------------------------------- reporting
 
 
-def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
 def table(rows: list[Row]) -> list[str]:
     lines = [
         "| stage | rows | unit | seconds | rows/s | cpu s | server cpu s | peak MB | +MB "
@@ -869,24 +799,6 @@ def table(rows: list[Row]) -> list[str]:
     return lines
 
 
-def machine() -> dict[str, Any]:
-    cpu = cpu_model()
-    changed = subprocess.run(
-        ["git", "status", "--porcelain", "--", "include", "plugins", "config"],
-        cwd=REPO, capture_output=True, text=True, check=False,
-    ).stdout.split("\n")  # fmt: skip
-    packages = ("polars", "duckdb", "dbfread", "psycopg", "pymongo", "paramiko", "asyncssh")
-    return {
-        "recon_at": recon_revision(),
-        "uncommitted": [line.strip() for line in changed if line.strip()],
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(psutil.virtual_memory().total / 2**30),
-        "python": platform.python_version(),
-        "versions": {name: package_version(name) for name in (*packages, "apache-airflow")},
-    }
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--positions", type=int, default=1_000_000, help="per registrar")
@@ -902,7 +814,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = f".venv/bin/python bench/bench_aum.py {' '.join(sys.argv[1:])}".strip()
     report = Report(args.repeat)
-    info = machine()
+    info = machine_info(
+        (
+            "polars",
+            "duckdb",
+            "dbfread",
+            "psycopg",
+            "pymongo",
+            "paramiko",
+            "asyncssh",
+            "apache-airflow",
+        )
+    )
     print(f"recon at {info['recon_at']}; {info['cores']} cores ({info['cpu']}), "
           f"{info['memory_gib']} GiB", flush=True)  # fmt: skip
     if info["uncommitted"]:

@@ -22,10 +22,7 @@ import gc
 import io
 import json
 import os
-import platform
-import resource
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -45,11 +42,23 @@ os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
 
 import duckdb
 import polars as pl
-import psutil
 import psycopg
 from airflow.providers.postgres.hooks.postgres import PostgresHook
-from machine import cpu_model
-from run import machine_busy_seconds, package_version, recon_revision
+from run import machine_busy_seconds
+from stages import (
+    COPY_TABLE,
+    Checks,
+    copy_floor,
+    cpu_s,
+    fmt,
+    machine_info,
+    others_pct,
+    peak_mb,
+    postmaster,
+    process_cpu_s,
+    reset_peak,
+    rss_mb,
+)
 
 from embedded.base import connection_env
 from embedded.payments_seed import load_processor_apis, seed_ledger_postgres
@@ -87,7 +96,6 @@ BUSINESS_DATE = dt.date(2026, 11, 20)
 SEED = 17  # generate_payments_day's default
 RECON = "payments_recon"  # the DAG id: staging and report partitions are named after it
 TARGET_S = 10.0  # the issue: well under 10 s for 1M transactions, API paging excluded
-COPY_TABLE = "bench_breaks_copy"
 LEDGER_COLUMNS = {
     "payment_id": pl.String,
     "processor": pl.String,
@@ -114,62 +122,35 @@ class Cost:
     others_pct: float | None  # share of the machine's CPU used by anything else meanwhile
 
 
-MIN_OTHERS_S = 0.5  # /proc/stat counts 10 ms ticks: shorter calls get no others %
 SERVER_SETTLE_S = 0.2
-
-
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _peak_kb() -> float | None:
-    """VmHWM of this process, after ``_reset_peak`` the peak since then."""
-    with contextlib.suppress(OSError), open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return float(line.split()[1])
-    return None
-
-
-def _reset_peak() -> None:
-    """Make VmHWM start again from the current RSS (Linux: ``5`` to clear_refs)."""
-    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")
 
 
 def other_threads_cpu_s() -> float:
     """CPU of this process's threads other than this one: the processor API server's, while
     the hook pages (nothing else of ours runs then)."""
-    return _cpu_s() - time.thread_time()
+    return cpu_s() - time.thread_time()
 
 
 def measure(call: Callable[[], T], server: Callable[[], float] | None = None) -> tuple[T, Cost]:
     """Run ``call`` once: wall time, CPU time, the server's CPU, memory growth, others' load."""
     gc.collect()
-    start_mb = psutil.Process().memory_info().rss / 2**20
-    _reset_peak()
-    busy, cpu = machine_busy_seconds(), _cpu_s()
+    start_mb = rss_mb()
+    reset_peak()
+    busy, cpu = machine_busy_seconds(), cpu_s()
     served = server() if server else None
     started = time.perf_counter()
     value = call()
     seconds = time.perf_counter() - started
-    cpu = _cpu_s() - cpu
+    cpu = cpu_s() - cpu
     if server is not None and server is not other_threads_cpu_s:
         # a backend exits as its connection closes: once the server has reaped it, its CPU
         # is in the server's children_* times, not lost between two reads (untimed)
         time.sleep(SERVER_SETTLE_S)
     served = server() - served if server and served is not None else None
-    busy_after = machine_busy_seconds()
-    peak = _peak_kb()
-    peak_mb = peak / 1024 if peak is not None else psutil.Process().memory_info().rss / 2**20
-    others = None
-    if busy is not None and busy_after is not None and seconds >= MIN_OTHERS_S:
-        # an in-process server's CPU is already in ``cpu``
-        outside = served if server is not other_threads_cpu_s else 0.0
-        spare = max(0.0, busy_after - busy - cpu - (outside or 0.0))
-        others = 100 * spare / (seconds * (os.cpu_count() or 1))
-    return value, Cost(seconds, cpu, served, max(0.0, peak_mb - start_mb), others)
+    # an in-process server's CPU is already in ``cpu``
+    outside = (served or 0.0) if server is not other_threads_cpu_s else 0.0
+    others = others_pct(busy, machine_busy_seconds(), cpu, outside, seconds)
+    return value, Cost(seconds, cpu, served, max(0.0, peak_mb() - start_mb), others)
 
 
 @dataclass
@@ -205,14 +186,13 @@ class Row:
         return {**asdict(self), "rows_per_s": self.rate, "time_over_peer": self.ratio}
 
 
-class Report:
+class Report(Checks):
     """The rows measured so far (printed as they come) and the checks."""
 
     def __init__(self, repeat: int) -> None:
+        super().__init__()
         self.repeat = max(1, repeat)
         self.rows: list[Row] = []
-        self.checks: list[str] = []
-        self.notes: list[str] = []
 
     def fastest(
         self,
@@ -281,16 +261,6 @@ class Report:
         print(line, flush=True)
         return row
 
-    def check(self, what: str, ok: bool) -> None:
-        """An untimed correctness check; a failed one is shown, and fails the run at the end."""
-        line = f"{'ok' if ok else 'FAILED'}: {what}"
-        self.checks.append(line)
-        print(f"    check {line}", flush=True)
-
-    def note(self, text: str) -> None:
-        self.notes.append(text)
-        print(f"  note: {text}", flush=True)
-
 
 # ---------------------------------------------------------------- the truth
 
@@ -334,34 +304,6 @@ def serve_with_nagle(api: ProcessorApi) -> None:
     server = getattr(api, "_server", None)
     if server is not None:
         server.RequestHandlerClass.disable_nagle_algorithm = False
-
-
-def postmaster(pg: EmbeddedPostgres) -> psutil.Process | None:
-    """The local Postgres server process (the parent of a backend); None for an external one."""
-    if pg.is_external:
-        return None
-    with pg.connect() as conn:  # the backend exits with its connection: look it up before
-        row = conn.execute("SELECT pg_backend_pid()").fetchone()
-        assert row is not None
-        try:
-            return psutil.Process(int(row[0])).parent()
-        except psutil.Error:
-            return None
-
-
-def process_cpu_s(process: psutil.Process) -> Callable[[], float]:
-    """CPU of the server and its workers, those already exited included (children_* times)."""
-
-    def used() -> float:
-        times = process.cpu_times()
-        total = times.user + times.system + times.children_user + times.children_system
-        for child in process.children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                child_times = child.cpu_times()
-                total += child_times.user + child_times.system
-        return total
-
-    return used
 
 
 # ---------------------------------------------------------------- stage 3: the ledger extract
@@ -685,34 +627,22 @@ def reports_stage(
     )
     report.add(processor, "5 reports (all 4: reported_partition)", breaks, "breaks", cost)
     # where the time goes: each format alone, once (not part of the total)
-    for fmt in REPORT_FORMATS:
-        alone = work / "reports-alone" / processor / fmt
+    for kind in REPORT_FORMATS:
+        alone = work / "reports-alone" / processor / kind
         shutil.rmtree(alone, ignore_errors=True)
         written, cost = measure(
-            lambda alone=alone, fmt=fmt: write_reports(result.scan(), result.summary, alone, [fmt])
+            lambda alone=alone, kind=kind: write_reports(
+                result.scan(), result.summary, alone, [kind]
+            )
         )
-        size = written[fmt].stat().st_size / 2**20
-        report.add(processor, f"    {fmt} alone", breaks, "breaks", cost,
+        size = written[kind].stat().st_size / 2**20
+        report.add(processor, f"    {kind} alone", breaks, "breaks", cost,
                    note=f"{size:.1f} MiB", in_target=False)  # fmt: skip
     shutil.rmtree(work / "reports-alone", ignore_errors=True)
     return outcome
 
 
 # ---------------------------------------------------------------- stage 6: Postgres load
-
-
-def copy_floor(pg: EmbeddedPostgres, csv: Path) -> int:
-    """The peer: COPY the same break rows, already as CSV, into a plain table and commit."""
-    statement = queries()["copy_breaks_in"].replace("recon_breaks_in", COPY_TABLE)
-    with pg.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {COPY_TABLE}")
-        with cur.copy(statement) as copy, csv.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                copy.write(chunk)
-        conn.commit()
-        cur.execute(f"SELECT count(*) FROM {COPY_TABLE}")
-        row = cur.fetchone()
-    return int(row[0]) if row else -1
 
 
 def load_stage(
@@ -750,10 +680,6 @@ def load_stage(
 
 
 # ---------------------------------------------------------------- reporting
-
-
-def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
 
 
 def table(rows: list[Row]) -> list[str]:
@@ -805,23 +731,6 @@ def totals(rows: list[Row], processors: list[str]) -> list[str]:
     return lines
 
 
-def machine() -> dict[str, Any]:
-    changed = subprocess.run(
-        ["git", "status", "--porcelain", "--", "include", "plugins", "config"],
-        cwd=REPO, capture_output=True, text=True, check=False,
-    ).stdout.split("\n")  # fmt: skip
-    packages = ("polars", "duckdb", "pyarrow", "psycopg", "httpx", "apache-airflow")
-    return {
-        "recon_at": recon_revision(),
-        "uncommitted": [line.strip() for line in changed if line.strip()],
-        "cores": os.cpu_count(),
-        "cpu": cpu_model(),
-        "memory_gib": round(psutil.virtual_memory().total / 2**30),
-        "python": platform.python_version(),
-        "versions": {name: package_version(name) for name in packages},
-    }
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-processor", type=int, default=1_000_000,
@@ -861,7 +770,7 @@ def main(argv: list[str] | None = None) -> int:
     processors = [name for name in PROCESSORS if name in args.processors]
     command = f".venv/bin/python bench/bench_payments.py {' '.join(sys.argv[1:])}".strip()
     report = Report(args.repeat)
-    info = machine()
+    info = machine_info(("polars", "duckdb", "pyarrow", "psycopg", "httpx", "apache-airflow"))
     print(f"recon at {info['recon_at']}; {info['cores']} cores ({info['cpu']}), "
           f"{info['memory_gib']} GiB", flush=True)  # fmt: skip
     if info["uncommitted"]:
@@ -906,7 +815,7 @@ def main(argv: list[str] | None = None) -> int:
         gc.collect()
         gc.freeze()
         server = postmaster(pg)
-        pg_cpu = process_cpu_s(server) if server is not None else None
+        pg_cpu = (lambda: process_cpu_s(server)) if server is not None else None
         hook = PostgresHook(postgres_conn_id="recon_postgres")
         ensure_schema(hook)
         ddl = queries()["create_breaks_in"]
