@@ -75,11 +75,12 @@ def send_summary(
     business_date: str,
     email_to: Sequence[str] | str,
     smtp_conn_id: str = SMTP_CONN_ID,
-    slack_conn_id: str = SLACK_CONN_ID,
+    slack_conn_id: str | None = SLACK_CONN_ID,
     attach: Sequence[str] = (),
     top_breaks: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> dict[str, bool]:
-    """Email the run summary, and post it to Slack when a source failed its thresholds.
+    """Email the run summary, and post it to Slack when a source failed its thresholds
+    (``slack_conn_id`` None: e-mail only, e.g. an ad-hoc recon's report to whoever asked).
 
     Both channels are tried even if one fails; then the first error is raised, so the task's
     retries send again (a retry may repeat a message; an alert is never lost in silence).
@@ -100,8 +101,8 @@ def send_summary(
     except SEND_ERRORS as exc:
         _log_failure("summary email", smtp_conn_id, exc)
         errors.append(exc)
-    slack = needs_alert(outcomes)
-    if slack:
+    slack = slack_conn_id is not None and needs_alert(outcomes)
+    if slack and slack_conn_id is not None:
         try:
             send_slack(
                 summary_slack(outcomes, recon=recon, business_date=business_date),
@@ -112,7 +113,12 @@ def send_summary(
             errors.append(exc)
     if errors:
         raise errors[0]
-    channels = "email and Slack" if slack else "email (thresholds passed: no Slack message)"
+    if slack:
+        channels = "email and Slack"
+    elif slack_conn_id is None:
+        channels = "email only (no Slack for this summary)"
+    else:
+        channels = "email (thresholds passed: no Slack message)"
     log.info("recon summary for %s %s sent by %s", recon, business_date, channels)
     return {"email": True, "slack": slack}
 

@@ -67,9 +67,10 @@ def plan_list(plan: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 @task
 def publish_all(
-    sources: list[Outcome], combined: Outcome, s3_conn_id: str, pipeline: str
+    sources: list[Outcome], combined: Outcome | None, s3_conn_id: str, pipeline: str
 ) -> list[Outcome]:
-    """Archive every report (the combined one too); the sources come back with their links."""
+    """Archive every report (the combined one too, if any); the sources come back with their
+    links."""
     reports = pipeline_config(PipelineConfig, pipeline).reports
 
     def publish(outcome: Outcome) -> Outcome:
@@ -81,7 +82,8 @@ def publish_all(
             expires_in=reports.presign_seconds,
         )
 
-    log.info("combined reports: %s", publish(combined)["report_links"])
+    if combined is not None:
+        log.info("combined reports: %s", publish(combined)["report_links"])
     return [publish(o) for o in sources]
 
 
