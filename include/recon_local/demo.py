@@ -23,7 +23,7 @@ from pathlib import Path
 from embedded.airflow_settings import REPO_ROOT, airflow_settings
 from embedded.stack import LocalStack
 from recon.demo import Demo, run_demo
-from recon_local import demo_aum, demo_payments
+from recon_local import demo_aum, demo_files, demo_payments
 
 BUSINESS_DATE = dt.date(2026, 11, 20)
 
@@ -61,18 +61,50 @@ def run_pipelines(out: Path, positions: int, payments: int) -> int:
             show_alerts(stack)
         else:
             failed += 1
+        stack.smtp.reset()
+        failed += run_file_recon(env, out)
     print("\n  query the tables yourself while `make airflow` runs (it prints its Postgres URL):")
     print(f'    psql "$RECON_POSTGRES_URL" -c "{demo_aum.OPEN_BREAKS_SQL}"')
     print(f'    psql "$RECON_POSTGRES_URL" -c "{demo_payments.HIGH_VALUE_SQL}"')
     return 1 if failed else 0
 
 
-def run_dag(dag_id: str, env: dict[str, str], out: Path, *, reset_db: bool) -> bool:
+def run_file_recon(env: dict[str, str], out: Path) -> int:
+    """Two CSV files through the upload API (or ``file_recon`` here); 1 if the result is wrong."""
+    print("\n-- file_recon: a bank statement against a ledger export, two CSV files --")
+    pair = demo_files.write_pair(out / "upload")
+    counts, where = demo_files.run(
+        pair, env, lambda dag_id, conf: run_dag(dag_id, env, out, reset_db=False, conf=conf)
+    )
+    if counts is None:
+        return 1
+    wrong = {s: (n, counts.get(s)) for s, n in pair.expected.items() if counts.get(s) != n}
+    print(
+        "  result: "
+        + ", ".join(f"{n:,} {s}" for s, n in counts.items())
+        + (f"; DIFFERS from what was planted: {wrong}" if wrong else " (as planted)")
+    )
+    print(f"  reports: {where}")
+    print("  the same through the upload API, by hand (with `make airflow` running):")
+    for line in demo_files.curl_lines():
+        print(f"    {line}")
+    return 1 if wrong else 0
+
+
+def run_dag(
+    dag_id: str,
+    env: dict[str, str],
+    out: Path,
+    *,
+    reset_db: bool,
+    conf: dict[str, object] | None = None,
+) -> bool:
     """``dag.test()`` of ``dag_id`` in a child process, logged to ``<out>/<dag_id>.log``."""
     log = out / f"{dag_id}.log"
-    conf = json.dumps({"business_date": BUSINESS_DATE.isoformat()})
-    command = [sys.executable, "-m", "recon_local.run_dag", dag_id, "--conf", conf]
-    print(f"  running {dag_id} for {BUSINESS_DATE} (log: {log}) ...")
+    given = conf if conf is not None else {"business_date": BUSINESS_DATE.isoformat()}
+    command = [sys.executable, "-m", "recon_local.run_dag", dag_id, "--conf", json.dumps(given)]
+    what = f"for {BUSINESS_DATE}" if conf is None else "with the pair"
+    print(f"  running {dag_id} {what} (log: {log}) ...")
     with log.open("w") as handle:
         done = subprocess.run(
             [*command, *(["--reset-db"] if reset_db else [])],
