@@ -7,6 +7,9 @@
    Postgres. ``aum_recon`` and ``payments_recon`` run for that date (``dag.test()``, logs in
    ``<out>/<dag_id>.log``); each is checked against its truth table, and the summaries come
    from the Postgres tables a user would query, with the reports, S3 links and alerts.
+3. Two CSV files (a bank statement and a ledger export) go through the upload API when an
+   Airflow API server answers (``make airflow``), else through ``file_recon`` here; the result
+   is checked against what was planted (see recon_local.demo_files).
 """
 
 from __future__ import annotations
@@ -84,7 +87,8 @@ def run_file_recon(env: dict[str, str], out: Path) -> int:
         + ", ".join(f"{n:,} {s}" for s, n in counts.items())
         + (f"; DIFFERS from what was planted: {wrong}" if wrong else " (as planted)")
     )
-    print(f"  reports: {where}")
+    print(f"  reports: {where}/ (report.html, breaks.csv, report.xlsx, report.json)")
+    print(f"    open: {where}/report.html")
     print("  the same through the upload API, by hand (with `make airflow` running):")
     for line in demo_files.curl_lines():
         print(f"    {line}")

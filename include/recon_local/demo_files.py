@@ -186,7 +186,7 @@ def curl_lines() -> list[str]:
     """The upload API by hand (what the README shows too)."""
     return [
         f"TOKEN=$(curl -s -X POST {API_URL}/auth/token -H 'Content-Type: application/json' \\",
-        f'        -d \'{{"username": "{API_USER}", "password": "…"}}\' | jq -r .access_token)',
+        '        -d \'{"username": "admin", "password": "admin"}\' | jq -r .access_token)',
         f'curl -s -H "Authorization: Bearer $TOKEN" {API_URL}{UPLOADS}/ \\',
         "     -F source_file=@bank.csv -F target_file=@ledger.csv -F unique_fields=order_id \\",
         "     -F tolerances=amount=0.01 -F report_format=html,csv,xlsx,json",
