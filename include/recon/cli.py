@@ -1,4 +1,4 @@
-"""`recon` command line: compare two files under a spec, or validate a spec."""
+"""`recon` command line: compare two files under a spec, or validate a spec or recon definition."""
 
 from __future__ import annotations
 
@@ -43,8 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--right-sheet", help="XLSX sheet of the right file [first]")
     compare.add_argument("--allow-empty", action="store_true", help="accept inputs with no rows")
     compare.add_argument("--quiet", action="store_true", help="print only the output folder")
-    validate = commands.add_parser("validate", help="check a spec file and report every mistake")
-    validate.add_argument("spec", type=Path)
+    validate = commands.add_parser(
+        "validate",
+        help="check a spec or a recon definition (config/recons/*.yaml); report every mistake",
+    )
+    validate.add_argument("spec", type=Path, metavar="FILE")
     return parser
 
 
@@ -63,8 +66,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from recon.recons import is_recon_definition, load_recon_definition
     from recon.spec import load_spec
 
+    if is_recon_definition(args.spec):  # the same loader, and words, as the DAG generator's
+        recon = load_recon_definition(args.spec)
+        sides = " vs ".join(f"{s.label} ({s.kind})" for s in recon.sides().values())
+        print(
+            f"{args.spec}: ok (recon {recon.dag_id}: {sides}, schedule `{recon.schedule}` "
+            f"{recon.timezone}; spec {recon.spec.name}: {len(recon.spec.keys)} key(s), "
+            f"{len(recon.spec.compare)} field(s))"
+        )
+        return EXIT_OK
     spec = load_spec(args.spec)
     print(f"{args.spec}: ok ({spec.name}: {len(spec.keys)} key(s), {len(spec.compare)} field(s))")
     return EXIT_OK

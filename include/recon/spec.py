@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -338,26 +338,60 @@ def _problems(
         path, _, text = line.partition(": ")
         loc: list[Any] = [int(p) if p.isdigit() else p for p in path.split(".")]
         out.append(
-            Problem(text, path=f"{source}: {'.'.join(map(str, loc))}", line=_line(node, loc))
+            Problem(text, path=f"{source}: {'.'.join(map(str, loc))}", line=yaml_line(node, loc))
         )
     return out
 
 
 def _problem(err: Mapping[str, Any], data: Any, source: str, node: yaml.Node | None) -> Problem:
+    return located_problem(err, data, source, node)
+
+
+def located_problem(
+    err: Mapping[str, Any],
+    data: Any,
+    source: str,
+    node: yaml.Node | None,
+    *,
+    allowed_names: Callable[[Sequence[Any]], list[str]] | None = None,
+) -> Problem:
+    """One pydantic error as a Problem at its YAML path and line, with a did-you-mean hint.
+
+    :param allowed_names: the settings the mapping at a location may hold (default: the
+        spec's models); shared by every YAML file validated this way.
+    """
     loc = _yaml_loc(err["loc"], data)
     path = ".".join(str(p) for p in loc) or "(top level)"
     message = str(err["msg"]).removeprefix("Value error, ")
     hint = None
+    line = None
     if err["type"] == "extra_forbidden" and loc:
-        allowed = _allowed_names(loc[:-1])
+        allowed = (allowed_names or _allowed_names)(loc[:-1])
         name = str(loc[-1])
         hint = did_you_mean(name, allowed) or (
             f"allowed: {', '.join(allowed)}" if allowed else None
         )
         message = f"unknown setting `{name}`"
+        line = key_line(node, loc)
     elif err["type"] == "missing":
         message = "required setting is missing"
-    return Problem(message, path=f"{source}: {path}", line=_line(node, loc), hint=hint)
+    return Problem(message, path=f"{source}: {path}", line=line or yaml_line(node, loc), hint=hint)
+
+
+def key_line(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
+    """The line of the key at ``loc`` itself (``yaml_line`` gives a mapping value's first)."""
+    current: yaml.Node | None = node
+    for part in loc[:-1]:
+        if isinstance(current, yaml.MappingNode):
+            current = next((v for k, v in current.value if k.value == str(part)), None)
+        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int):
+            current = current.value[part] if part < len(current.value) else None
+        else:
+            return None
+    if not isinstance(current, yaml.MappingNode):
+        return None
+    key = next((k for k, _ in current.value if k.value == str(loc[-1])), None)
+    return key.start_mark.line + 1 if key is not None else None
 
 
 def _yaml_loc(loc: Sequence[Any], data: Any) -> list[Any]:
@@ -410,21 +444,21 @@ def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
         field = model.model_fields.get(str(part))
         if field is None:
             return None
-        model = _inner_model(field.annotation)
+        model = inner_model(field.annotation)
     return model
 
 
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
+def inner_model(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
-        found = _inner_model(arg)
+        found = inner_model(arg)
         if found is not None:
             return found
     return None
 
 
-def _line(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
+def yaml_line(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
     if node is None:
         return None
     current = node

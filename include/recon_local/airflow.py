@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from embedded import orders_seed
 from embedded.airflow_settings import REPO_ROOT, airflow_settings
 from embedded.stack import LocalStack
 from recon_local import demo_aum, demo_payments
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStack() as stack:
         demo_aum.seed(stack, home, BUSINESS_DATE, args.positions)
         demo_payments.seed(stack, home, BUSINESS_DATE, args.payments)
+        orders_seed.seed_example(stack, BUSINESS_DATE)  # config/recons/orders_s3_vs_ledger.yaml
         env = standalone_env(home, stack.env(), args.port)
         airflow = str(Path(sys.executable).with_name("airflow"))
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)

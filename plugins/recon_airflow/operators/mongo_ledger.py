@@ -1,7 +1,8 @@
 """Extract the ledger's positions as of the business date from MongoDB into a Parquet snapshot.
 
 The sum runs in MongoDB (``hooks.ledger.positions_pipeline``); only positions cross the wire,
-streamed in batches into ``snapshot_path`` (written beside, then renamed: a reader never sees a
+streamed in batches into ``snapshot_path`` by the Mongo extracts' shared writer
+(``mongo_extract.write_snapshot``: written beside, then renamed, so a reader never sees a
 half-written snapshot). A ledger with documents that cannot be summed fails the task without
 retry; a server that does not answer fails it quickly, with a retryable error.
 """
@@ -10,8 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from recon.errors import did_you_mean
-from recon.files import file_digest, replaced_atomically
+from recon.files import file_digest
 from recon_airflow.hooks.mongo import CLIENT_DEFAULTS, MongoUnavailableError, mongo_client
+from recon_airflow.operators.mongo_extract import batched, write_snapshot
 from recon_airflow.outcome import Snapshot
 
 # pymongo, polars and pyarrow are imported where used: DAG files import this module at parse.
@@ -98,7 +99,7 @@ class MongoLedgerPositionsOperator(BaseOperator):
                 batchSize=self.batch_size,
             )
             try:
-                rows = write_snapshot(batched(cursor, self.batch_size), path)
+                rows = write_positions(batched(cursor, self.batch_size), path)
             except LedgerDataError as err:
                 raise AirflowFailException(f"ledger {namespace}: {err}") from None
         self.log.info("%s as of %s: %d positions -> %s", namespace, as_of, rows, path)
@@ -133,26 +134,12 @@ def parse_amc_codes(value: Sequence[str] | str | None) -> list[str] | None:
     return codes
 
 
-def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def write_snapshot(batches: Iterable[Iterable[Any]], path: Path) -> int:
+def write_positions(batches: Iterable[Iterable[Any]], path: Path) -> int:
     """Write position documents to ``path`` as Parquet, atomically; return the row count."""
-    import pyarrow.parquet as pq
-
     from recon_airflow.hooks.ledger import POSITIONS_SCHEMA, positions_frame
 
-    schema = POSITIONS_SCHEMA.to_frame().to_arrow().schema
-    rows = 0
-    with replaced_atomically(path) as staged, pq.ParquetWriter(staged, schema) as writer:
-        for batch in batches:
-            frame = positions_frame([batch])
-            writer.write_table(frame.to_arrow().cast(schema))
-            rows += frame.height
-    return rows
+    frames = (positions_frame([batch]) for batch in batches)
+    return write_snapshot(frames, path, POSITIONS_SCHEMA)
 
 
 # CLIENT_DEFAULTS, MongoUnavailableError and mongo_client live in hooks.mongo: re-exported.
@@ -161,5 +148,5 @@ __all__ = [
     "MongoLedgerPositionsOperator",
     "MongoUnavailableError",
     "mongo_client",
-    "write_snapshot",
+    "write_positions",
 ]

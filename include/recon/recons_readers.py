@@ -1,0 +1,236 @@
+"""The two sides of a recon definition: a label and one reader (S3, SFTP, SQL or MongoDB).
+
+Each reader validates what it can without I/O beyond the file system (a query file must exist
+in ``include/sql``; patterns must use known placeholders; a file's suffix must be readable)
+and turns the business date into what its extract reads: a location, query parameters or a
+rendered aggregation pipeline.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import re
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from recon.errors import did_you_mean
+from recon.patterns import check_pattern, render_pattern, render_strings
+
+SQL_DIR: Final = Path(__file__).resolve().parents[1] / "sql"  # include/sql, beside the core
+READERS: Final = ("s3", "sftp", "sql", "mongo")
+# The reader picks the format by the file's suffix (recon.readers.tables.FORMATS, which imports
+# polars: too heavy for a DAG parse; a unit test keeps the two in step).
+FILE_SUFFIXES: Final = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".dbf": "dbf",
+}
+# Pipeline stages that write: an extract only reads.
+WRITING_STAGES: Final = ("$out", "$merge")
+_CONN_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
+
+
+def _conn_id(value: str) -> str:
+    if not _CONN_ID.match(value):
+        raise ValueError(f"`{value}` is not a connection id (letters, digits, `_`, `.`, `-`)")
+    return value
+
+
+ConnId = Annotated[str, AfterValidator(_conn_id)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FileOptions(Strict):
+    """How an S3 or SFTP file is read; its format goes by its suffix."""
+
+    format: Literal["csv", "parquet", "xlsx", "dbf"] | None = None
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+    encoding: str | None = None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown text encoding `{value}` (e.g. utf-8, cp1252)") from None
+        return value
+
+    def _check_suffix(self, pattern: str) -> None:
+        suffix = PurePosixPath(pattern).suffix.lower()
+        found = FILE_SUFFIXES.get(suffix)
+        if found is None:
+            known = ", ".join(FILE_SUFFIXES)
+            raise ValueError(
+                f"`{pattern}`: cannot read `{suffix or '(no suffix)'}` files ({known})"
+            )
+        if self.format is not None and self.format != found:
+            raise ValueError(
+                f"format `{self.format}` but `{pattern}` ends in `{suffix}`, read as {found}: "
+                "the file is read by its suffix; drop `format` or fix the name"
+            )
+
+
+class S3Reader(FileOptions):
+    """``s3://{bucket}/{key}``; ``key`` is a pattern (``exports/orders/{date}.csv``)."""
+
+    conn_id: ConnId = "recon_s3"
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+    key: Name
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str) -> str:
+        if key.startswith("/"):
+            raise ValueError(f"`{key}`: an S3 key does not start with `/`")
+        return check_pattern(key)
+
+    @model_validator(mode="after")
+    def _suffix(self) -> S3Reader:
+        self._check_suffix(self.key)
+        return self
+
+    def location(self, day: dt.date) -> str:
+        return f"s3://{self.bucket}/{render_pattern(self.key, day)}"
+
+
+class SftpReader(FileOptions):
+    """``sftp://{conn_id}{path}``; ``path`` is an absolute pattern (``/out/orders_{date}.csv``)."""
+
+    conn_id: ConnId = "recon_sftp"
+    path: Name
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, path: str) -> str:
+        if not path.startswith("/") or path.endswith("/"):
+            raise ValueError(f"`{path}`: an SFTP path is absolute and names a file")
+        return check_pattern(path)
+
+    @model_validator(mode="after")
+    def _suffix(self) -> SftpReader:
+        self._check_suffix(self.path)
+        return self
+
+    def location(self, day: dt.date) -> str:
+        return f"sftp://{self.conn_id}{render_pattern(self.path, day)}"
+
+
+class SqlReader(Strict):
+    """A query file of ``include/sql``, its parameter ``%(business_date)s`` bound (ISO date)."""
+
+    conn_id: ConnId = "recon_postgres"
+    query: Name
+
+    @field_validator("query")
+    @classmethod
+    def _query_file(cls, name: str, info: ValidationInfo) -> str:
+        folder: Path = (info.context or {}).get("sql_dir", SQL_DIR)
+        path = (folder / name).resolve()
+        if path.suffix != ".sql" or not path.is_relative_to(folder.resolve()):
+            raise ValueError(f"`{name}` is not a .sql file name in include/sql")
+        if not path.is_file():
+            known = sorted(p.name for p in folder.glob("*.sql"))
+            hint = did_you_mean(name, known) or f"there are: {', '.join(known)}"
+            raise ValueError(f"no query file include/sql/{name} ({hint})")
+        return name
+
+    def parameters(self, day: dt.date) -> dict[str, str]:
+        return {"business_date": day.isoformat()}
+
+
+class MongoReader(Strict):
+    """An aggregation of ``database.collection``; ``{date}`` is replaced in its string values."""
+
+    conn_id: ConnId = "recon_mongo"
+    database: Name
+    collection: Name
+    pipeline: list[dict[str, Any]] = []
+
+    @field_validator("pipeline")
+    @classmethod
+    def _stages(cls, stages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, stage in enumerate(stages):
+            names = list(stage)
+            if len(names) != 1 or not str(names[0]).startswith("$"):
+                raise ValueError(f"stage {i} must be one `$stage: ...` mapping, got {names}")
+            if names[0] in WRITING_STAGES:
+                raise ValueError(f"stage {i}: `{names[0]}` writes to MongoDB; an extract reads")
+        return stages
+
+    def rendered_pipeline(self, day: dt.date) -> list[dict[str, Any]]:
+        rendered: list[dict[str, Any]] = render_strings(self.pipeline, day)
+        return rendered
+
+
+class Side(Strict):
+    """One side: its label in reports and exactly one reader."""
+
+    label: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\- ]+$")
+    s3: S3Reader | None = None
+    sftp: SftpReader | None = None
+    sql: SqlReader | None = None
+    mongo: MongoReader | None = None
+
+    @model_validator(mode="after")
+    def _one_reader(self) -> Side:
+        problem = reader_problem(self.model_dump(exclude_none=True))
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in READERS if getattr(self, name) is not None)
+
+    @property
+    def reader(self) -> S3Reader | SftpReader | SqlReader | MongoReader:
+        found: S3Reader | SftpReader | SqlReader | MongoReader = getattr(self, self.kind)
+        return found
+
+
+def reader_problem(side: Mapping[str, Any]) -> str | None:
+    """Unless ``side`` names exactly one reader: what it names instead."""
+    given = [name for name in READERS if side.get(name) is not None]
+    if len(given) == 1:
+        return None
+    found = " and ".join(f"`{g}`" for g in given) if given else "none"
+    return f"needs exactly one reader of {', '.join(READERS)}; found {found}"
+
+
+__all__ = [
+    "READERS",
+    "SQL_DIR",
+    "ConnId",
+    "FileOptions",
+    "MongoReader",
+    "Name",
+    "S3Reader",
+    "SftpReader",
+    "Side",
+    "SqlReader",
+    "Strict",
+    "reader_problem",
+]

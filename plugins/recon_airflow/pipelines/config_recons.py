@@ -1,0 +1,282 @@
+"""The DAG of a recon definition (``config/recons/<name>.yaml``), and the tasks it runs.
+
+``recon_dag`` wires, from a validated :class:`~recon.recons.ReconDefinition`:
+``plan`` (business date -> each side's concrete location, query parameters or pipeline) ->
+``extract_left`` / ``extract_right`` (the reader's operator: S3/SFTP files, a SQL query file, a
+MongoDB aggregation) -> ``reconcile`` (the core, with the spec re-read from the YAML) ->
+``publish`` (reports to S3 with presigned links, local otherwise) -> ``load_postgres``
+(+ ``load_mongo``) -> ``send_summary``. Every task retries with backoff and alerts on failure
+(``dag_defaults``). Building a DAG reads nothing but the definition, imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Final
+
+import pendulum
+from airflow.sdk import DAG, BaseOperator, Param, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from recon.recons import (
+    MongoReader,
+    ReconConfigError,
+    ReconDefinition,
+    S3Reader,
+    SftpReader,
+    Side,
+    SqlReader,
+    load_recon_definition,
+)
+from recon_airflow.dag_defaults import default_args
+from recon_airflow.notifiers.alerts import SummaryAlertOperator
+from recon_airflow.operators.file_extract import FileToStagingOperator
+from recon_airflow.operators.load_mongo import MongoResultsOperator
+from recon_airflow.operators.load_postgres import PostgresResultsOperator
+from recon_airflow.operators.mongo_extract import MongoAggregateToStagingOperator
+from recon_airflow.operators.reconcile import reconcile_partition, snapshot_input
+from recon_airflow.operators.sql_extract import SqlToStagingOperator
+from recon_airflow.outcome import Outcome, Snapshot
+from recon_airflow.pipelines.common import run_business_date
+from recon_airflow.pipelines.config_folder import shown
+from recon_airflow.report_archive import publish_reports
+from recon_airflow.settings import config_root, partition_dir, staging_root
+
+log = logging.getLogger(__name__)
+TAGS: Final = ("recon", "config")
+# What plan hands each kind of extract: the reader's one run-dependent argument.
+PLANNED: Final = {"s3": "location", "sftp": "location", "sql": "parameters", "mongo": "pipeline"}
+
+
+def recons_dir() -> Path:
+    """``config/recons`` (``RECON_CONFIG_DIR`` moves the config root)."""
+    return config_root() / "recons"
+
+
+def run_definition(name: str) -> ReconDefinition:
+    """The definition ``name`` (a file of ``recons_dir()``) as it is now, for a running task.
+
+    A definition that broke since the DAG was parsed fails the task without retry.
+    """
+    dag_id = get_current_context()["dag"].dag_id
+    try:
+        recon = load_recon_definition(recons_dir() / name)
+    except ReconConfigError as exc:
+        raise AirflowFailException(str(exc)) from None
+    if recon.dag_id != dag_id:
+        raise AirflowFailException(
+            f"{name} now defines dag_id {recon.dag_id!r}, not {dag_id!r}: the DAG will be "
+            "replaced at the next parse"
+        )
+    return recon
+
+
+@task(multiple_outputs=True)
+def plan(definition: str, readers: dict[str, str]) -> dict[str, Any]:
+    """The business date, each side's snapshot path and what its extract reads that day."""
+    recon = run_definition(definition)
+    now = {side: s.kind for side, s in recon.sides().items()}
+    if now != readers:
+        raise AirflowFailException(
+            f"{definition}: the readers changed ({readers} -> {now}) since the DAG was "
+            "parsed; it will be rebuilt at the next parse"
+        )
+    asked = get_current_context()["params"].get("business_date")
+    day = run_business_date(asked, timezone=recon.timezone, days_before=recon.days_before)
+    folder = partition_dir(staging_root(), recon.dag_id, day, recon.source)
+    planned: dict[str, Any] = {"business_date": day.isoformat()}
+    for name, side in recon.sides().items():
+        reader = side.reader
+        planned[f"{name}_snapshot"] = str(folder / f"{name}.parquet")
+        if isinstance(reader, S3Reader | SftpReader):
+            planned[f"{name}_location"] = reader.location(day)
+        elif isinstance(reader, SqlReader):
+            planned[f"{name}_parameters"] = reader.parameters(day)
+        else:
+            planned[f"{name}_pipeline"] = reader.rendered_pipeline(day)
+        log.info("%s (%s): %s", name, side.kind, planned.get(f"{name}_{PLANNED[side.kind]}"))
+    return planned
+
+
+@task
+def reconcile(definition: str, left: Snapshot, right: Snapshot, business_date: str) -> Outcome:
+    """The core on both snapshots under the definition's spec; results, summary and reports."""
+    import polars as pl
+
+    recon = run_definition(definition)
+    return reconcile_partition(
+        recon.spec,
+        pl.scan_parquet(left["path"]),
+        pl.scan_parquet(right["path"]),
+        recon=recon.dag_id,
+        source=recon.source,
+        business_date=business_date,
+        inputs={"left": snapshot_input(left), "right": snapshot_input(right)},
+        report_formats=list(recon.results.reports.formats),
+    )
+
+
+@task
+def publish(
+    outcome: Outcome, s3_conn_id: str | None, bucket: str, prefix: str, expires_in: int
+) -> Outcome:
+    """The reports archived to S3 with presigned links; local links without S3."""
+    if s3_conn_id is None:
+        links = {fmt: Path(path).as_uri() for fmt, path in outcome["reports"].items()}
+        return {**outcome, "report_links": links}
+    return publish_reports(
+        outcome, s3_conn_id=s3_conn_id, bucket=bucket, prefix=prefix, expires_in=expires_in
+    )
+
+
+def extract(recon: ReconDefinition, name: str, side: Side, planned: Any) -> BaseOperator:
+    """The extract task of one side, by its reader."""
+    reader = side.reader
+    common: dict[str, Any] = {
+        "task_id": f"extract_{name}",
+        "source": recon.source,
+        "snapshot_path": planned[f"{name}_snapshot"],
+    }
+    read = planned[f"{name}_{PLANNED[side.kind]}"]
+    if isinstance(reader, S3Reader | SftpReader):
+        return FileToStagingOperator(
+            **common,
+            location=read,
+            side=name,
+            required_columns=recon.spec.columns(name),
+            delimiter=reader.delimiter,
+            encoding=reader.encoding,
+            **({"s3_conn_id": reader.conn_id} if isinstance(reader, S3Reader) else {}),
+        )
+    if isinstance(reader, SqlReader):
+        return SqlToStagingOperator(
+            **common, sql=reader.query, parameters=read, postgres_conn_id=reader.conn_id
+        )
+    assert isinstance(reader, MongoReader)
+    return MongoAggregateToStagingOperator(
+        **common,
+        database=reader.database,
+        collection=reader.collection,
+        pipeline=read,
+        required_columns=recon.spec.columns(name),
+        mongo_conn_id=reader.conn_id,
+    )
+
+
+def recon_dag(recon: ReconDefinition, path: Path) -> DAG:
+    """The DAG of ``recon`` (defined in ``path``, a file of ``recons_dir()``)."""
+    alerts, results = recon.alerts, recon.results
+    with DAG(
+        dag_id=recon.dag_id,
+        description=(recon.description.strip().splitlines() or [""])[0][:200] or None,
+        doc_md=doc_md(recon, path),
+        schedule=recon.schedule,
+        start_date=pendulum.datetime(
+            recon.start_date.year, recon.start_date.month, recon.start_date.day, tz=recon.timezone
+        ),
+        catchup=False,
+        max_active_runs=2,
+        tags=list(dict.fromkeys([*TAGS, *recon.tags])),
+        default_args=default_args(
+            owner=recon.owner,
+            emails=alerts.email,
+            smtp_conn_id=alerts.smtp_conn_id,
+            slack_conn_id=alerts.slack_conn_id,
+            timezone=recon.timezone,
+            days_before=recon.days_before,
+        ),
+        params={
+            "business_date": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                title="Business date",
+                description=f"The date to reconcile; empty = the run's date in "
+                f"{recon.timezone} minus {recon.days_before} day(s).",
+            )
+        },
+    ) as dag:
+        # XComArgs: typed Any, as they stand for values that exist only when the run does
+        planned: Any = plan(path.name, {name: s.kind for name, s in recon.sides().items()})
+        left: Any = extract(recon, "left", recon.left, planned).output
+        right: Any = extract(recon, "right", recon.right, planned).output
+        outcome: Any = reconcile(path.name, left, right, planned["business_date"])
+        reports = results.reports
+        published: Any = publish(
+            outcome,
+            reports.s3_conn_id,
+            reports.bucket,
+            reports.prefix,
+            reports.presign_seconds,
+        )
+        loads: list[BaseOperator] = [
+            PostgresResultsOperator(
+                task_id="load_postgres", outcome=published, postgres_conn_id=results.postgres
+            )
+        ]
+        if results.mongo is not None:
+            loads.append(
+                MongoResultsOperator(
+                    task_id="load_mongo",
+                    outcome=published,
+                    database=results.mongo.database,
+                    collection=results.mongo.collection,
+                    mongo_conn_id=results.mongo.conn_id,
+                )
+            )
+        notify = SummaryAlertOperator(
+            task_id="send_summary",
+            outcomes=[published],
+            recon=recon.dag_id,
+            business_date=planned["business_date"],
+            email_to=list(alerts.email),
+            smtp_conn_id=alerts.smtp_conn_id,
+            slack_conn_id=alerts.slack_conn_id,
+        )
+        loads >> notify
+    return dag
+
+
+def doc_md(recon: ReconDefinition, path: Path) -> str:
+    """The DAG's documentation, from its definition."""
+    sides = "\n".join(
+        f"| {name} | {side.label} | {side.kind} | {_what(side)} |"
+        for name, side in recon.sides().items()
+    )
+    mongo = recon.results.mongo
+    stores = "Postgres (`recon.runs`, `recon.breaks`)" + (
+        f" and MongoDB `{mongo.database}.{mongo.collection}`" if mongo else ""
+    )
+    return (
+        f"### {recon.dag_id} — {recon.left.label} against {recon.right.label}\n\n"
+        f"{recon.description.strip() or 'A reconciliation defined in YAML.'}\n\n"
+        f"Defined in `{shown(path)}` (check it with `recon validate {shown(path)}`). "
+        f"Schedule `{recon.schedule}` "
+        f"({recon.timezone}); each run reconciles the business date {recon.days_before} "
+        "day(s) before its own, or the `business_date` it is triggered with.\n\n"
+        "| side | label | reader | reads |\n|---|---|---|---|\n"
+        f"{sides}\n\n"
+        f"Keys: {', '.join(k.name for k in recon.spec.keys)}; compared: "
+        f"{', '.join(recon.spec.compare) or 'keys only'}. Results replace the date's partition "
+        f"(source `{recon.source}`) in {stores}; reports "
+        f"({', '.join(recon.results.reports.formats)}) are archived"
+        + (" to S3 with presigned links" if recon.results.reports.s3_conn_id else " locally")
+        + f"; the summary goes to {', '.join(recon.alerts.email)} (Slack when thresholds are "
+        "passed). Any task failure alerts by e-mail and Slack."
+    )
+
+
+def _what(side: Side) -> str:
+    reader = side.reader
+    if isinstance(reader, S3Reader):
+        return f"`s3://{reader.bucket}/{reader.key}`"
+    if isinstance(reader, SftpReader):
+        return f"`sftp://{reader.conn_id}{reader.path}`"
+    if isinstance(reader, SqlReader):
+        return f"`include/sql/{reader.query}` on `{reader.conn_id}`"
+    assert isinstance(reader, MongoReader)
+    return f"aggregation of `{reader.database}.{reader.collection}` on `{reader.conn_id}`"
+
+
+__all__ = ["recon_dag", "recons_dir", "run_definition"]
