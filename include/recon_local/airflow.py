@@ -74,8 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"Airflow UI:  http://127.0.0.1:{args.port}   login {USER} / {PASSWORD}"
             f" (ready in ~45 s; log: {log})\n"
-            f"Trigger aum_recon or payments_recon with business_date {BUSINESS_DATE} "
-            "(seeded), or unpause them.\n"
+            f"Trigger aum_recon, payments_recon or orders_s3_vs_ledger (config/recons) with "
+            f"business_date {BUSINESS_DATE} (seeded), or unpause them; file_recon takes two "
+            "files from its form,\n"
+            f"or from the upload API: http://127.0.0.1:{args.port}/recon/docs (curl commands: "
+            "README, 'The upload API').\n"
             f"Postgres:    RECON_POSTGRES_URL={stack.postgres.dsn}\n"
             f'             psql "$RECON_POSTGRES_URL" -c "{demo_aum.OPEN_BREAKS_SQL}"\n'
             f'             psql "$RECON_POSTGRES_URL" -c "{demo_payments.HIGH_VALUE_SQL}"\n'
