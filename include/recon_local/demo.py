@@ -23,6 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from embedded import orders_seed
 from embedded.airflow_settings import REPO_ROOT, airflow_settings
 from embedded.stack import LocalStack
 from recon.demo import Demo, run_demo
@@ -65,11 +66,36 @@ def run_pipelines(out: Path, positions: int, payments: int) -> int:
         else:
             failed += 1
         stack.smtp.reset()
+        stack.slack.reset()
+        failed += run_config_recon(stack, env, out)
+        stack.smtp.reset()
         failed += run_file_recon(env, out)
     print("\n  query the tables yourself while `make airflow` runs (it prints its Postgres URL):")
     print(f'    psql "$RECON_POSTGRES_URL" -c "{demo_aum.OPEN_BREAKS_SQL}"')
     print(f'    psql "$RECON_POSTGRES_URL" -c "{demo_payments.HIGH_VALUE_SQL}"')
     return 1 if failed else 0
+
+
+def run_config_recon(stack: LocalStack, env: dict[str, str], out: Path) -> int:
+    """The recon defined in config/recons/orders_s3_vs_ledger.yaml; 1 if it disagrees."""
+    print("\n-- orders_s3_vs_ledger (config/recons/orders_s3_vs_ledger.yaml, no Python) --")
+    day = orders_seed.seed_example(stack, BUSINESS_DATE)  # prints what it seeded
+    if not run_dag("orders_s3_vs_ledger", env, out, reset_db=False):
+        return 1
+    labels = {"left_only": "export_only", "right_only": "ledger_only"}  # as stored
+    want = {k: labels.get(v, v) for k, v in day.truth.items() if v != "matched"}
+    with stack.postgres.connect() as conn:
+        found = dict(
+            conn.execute(
+                "select key->>'order_id', status from recon.breaks "
+                "where recon = 'orders_s3_vs_ledger' and business_date = %s",
+                (BUSINESS_DATE,),
+            ).fetchall()
+        )
+    verdict = "agree with the planted truth" if found == want else f"DIFFER: {found} vs {want}"
+    print(f"  breaks in recon.breaks: {len(found)} ({verdict})")
+    show_alerts(stack)
+    return 0 if found == want else 1
 
 
 def run_file_recon(env: dict[str, str], out: Path) -> int:
