@@ -41,7 +41,7 @@ def standalone_env(home: Path, stack_env: dict[str, str], port: int) -> dict[str
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "30",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "RECON_STAGING_DIR": str(home / "recon" / "staging"),
         "RECON_REPORTS_DIR": str(home / "recon" / "reports"),
         "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("include", "plugins")),

@@ -166,7 +166,9 @@ def upload_and_wait(
                 break
             time.sleep(2)
         if status.get("status") != "complete":
-            print(f"  job {job} did not complete: {status.get('status')} {status.get('error', '')}")
+            print(
+                f"  job {job} did not complete: {status.get('status')} {status.get('reason', '')}"
+            )
             return None, ""
         folder = pair.bank.parent / job
         folder.mkdir(exist_ok=True)
