@@ -21,7 +21,7 @@ import pendulum
 from airflow.providers.sftp.sensors.sftp import SFTPSensor
 from airflow.sdk import Param, dag
 
-from recon_airflow.dag_defaults import default_args
+from recon_airflow.dag_defaults import business_date_param, default_args
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
@@ -62,12 +62,8 @@ CONN = {
         days_before=DAYS_BEFORE,
     ),
     params={
-        "business_date": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            title="Business date",
-            description="The date the holdings are for; empty = the day before the run (IST).",
+        "business_date": business_date_param(
+            "The date the holdings are for; empty = the day before the run (IST)."
         ),
         "registrars": Param(
             REGISTRARS,

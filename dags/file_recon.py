@@ -20,7 +20,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag
 
-from recon_airflow.dag_defaults import default_args
+from recon_airflow.dag_defaults import business_date_param, default_args
 from recon_airflow.file_jobs import DAG_ID, JOB_ID_PATTERN, REPORT_FORMATS
 from recon_airflow.operators.file_extract import FileToStagingOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
@@ -172,13 +172,8 @@ TEXT_LIST = {"type": "string", "minLength": 1}
             "empty = made from the run id.",
             section="Output",
         ),
-        "business_date": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            title="Business date",
-            description="The date the results are filed under; empty = today (UTC).",
-            section="Output",
+        "business_date": business_date_param(
+            "The date the results are filed under; empty = today (UTC).", section="Output"
         ),
         "delimiter": Param(
             None,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag
 
-from recon_airflow.dag_defaults import default_args
+from recon_airflow.dag_defaults import business_date_param, default_args
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.payments_reconcile import PaymentsReconcileOperator
@@ -61,12 +61,8 @@ CONN = {
         days_before=DAYS_BEFORE,
     ),
     params={
-        "business_date": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            title="Business date",
-            description="The UTC day to reconcile; empty = the day before the run.",
+        "business_date": business_date_param(
+            "The UTC day to reconcile; empty = the day before the run."
         ),
         "processors": Param(
             PROCESSORS,

@@ -1,4 +1,5 @@
-"""What every recon DAG's tasks share: retries with backoff, an owner and failure alerts."""
+"""What every recon DAG shares: retries with backoff, an owner and failure alerts for its tasks,
+and the business date param."""
 
 from __future__ import annotations
 
@@ -6,7 +7,22 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from airflow.sdk import Param
+
 from recon_airflow.notifiers.alerts import FailureAlert
+
+
+def business_date_param(description: str, **ui: Any) -> Param:
+    """The ``business_date`` trigger param every recon DAG has: an ISO date, or empty for the
+    schedule's (``description`` says which day that is; ``ui``: e.g. the form's ``section``)."""
+    return Param(
+        None,
+        type=["null", "string"],
+        format="date",
+        title="Business date",
+        description=description,
+        **ui,
+    )
 
 
 def default_args(

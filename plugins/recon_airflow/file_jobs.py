@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from recon_airflow.pipeline_config import validation_problems
 from recon_airflow.settings import partition_dir, reports_root, staging_root
+
+if TYPE_CHECKING:
+    from recon.adhoc import AdhocOptions
 
 DAG_ID: Final = "file_recon"
 REPORT_FORMATS: Final = ("html", "csv", "xlsx", "json")
@@ -80,16 +85,25 @@ def parse_request(conf: dict[str, Any]) -> FileReconRequest:
     try:
         return FileReconRequest.model_validate(conf)
     except ValidationError as exc:
-        raise ValueError(problems_of(exc)) from None
+        raise ValueError("; ".join(validation_problems(exc))) from None
 
 
-def problems_of(exc: ValidationError) -> str:
-    """A pydantic error as ``field: message; field: message`` (what a user can act on)."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "request"
-        parts.append(f"{where}: {str(err['msg']).removeprefix('Value error, ')}")
-    return "; ".join(parts)
+def adhoc_options(fields: Mapping[str, Any], *, name: str = "adhoc") -> AdhocOptions:
+    """The core's ad-hoc options for a request's fields (a ``FileReconRequest`` dumped, or the
+    upload API's form before the request exists): the DAG and the API check the same things."""
+    from recon.adhoc import AdhocOptions
+
+    return AdhocOptions(
+        keys=fields.get("unique_fields", []),
+        compare_fields=fields.get("compare_fields", []),
+        tolerances=fields.get("tolerances", {}),
+        trim=fields.get("trim", True),
+        case_insensitive=fields.get("case_insensitive", False),
+        date_fields=fields.get("date_fields", []),
+        date_formats=fields.get("date_formats", []),
+        name=name,
+        labels=(fields.get("left_label", "left"), fields.get("right_label", "right")),
+    )
 
 
 def job_id_of(request: FileReconRequest, run_id: str) -> str:
@@ -117,9 +131,9 @@ __all__ = [
     "JOB_ID_PATTERN",
     "REPORT_FORMATS",
     "FileReconRequest",
+    "adhoc_options",
     "job_id_of",
     "parse_request",
-    "problems_of",
     "report_dir",
     "upload_dir",
 ]

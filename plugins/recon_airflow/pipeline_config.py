@@ -6,6 +6,7 @@ with the file and the field.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,7 +53,20 @@ def load_pipeline_config(model: type[Config], name: str, path: Path | None = Non
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        raise SpecError(f"{path}: {'; '.join(validation_problems(exc))}") from None
+
+
+def validation_problems(exc: ValidationError, names: Mapping[str, str] | None = None) -> list[str]:
+    """What pydantic refused, one ``field.path: message`` per problem.
+
+    :param names: what the user calls a top-level field, where it differs (a form's field names)
+    """
+    found = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        if loc and names:
+            loc[0] = names.get(loc[0], loc[0])
+        found.append(
+            f"{'.'.join(loc) or 'request'}: {str(err['msg']).removeprefix('Value error, ')}"
         )
-        raise SpecError(f"{path}: {problems}") from None
+    return found

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from recon.errors import did_you_mean
 from recon_airflow.file_jobs import REPORT_FORMATS, FileReconRequest
+from recon_airflow.pipeline_config import validation_problems
 
 LIST_FIELDS: Final = ("unique_fields", "compare_fields", "date_fields", "date_formats")
 BOOL_FIELDS: Final = ("trim", "case_insensitive")
@@ -116,16 +117,8 @@ def model_problems(options: Mapping[str, Any]) -> list[str]:
     try:
         FileReconRequest.model_validate({"left": _PLACEHOLDER, "right": _PLACEHOLDER, **options})
     except ValidationError as exc:
-        return [_problem(err) for err in exc.errors()]
+        return validation_problems(exc, _FORM_NAME)
     return []
-
-
-def _problem(err: Any) -> str:
-    loc = [str(part) for part in err["loc"]]
-    if loc:
-        loc[0] = _FORM_NAME.get(loc[0], loc[0])
-    message = str(err["msg"]).removeprefix("Value error, ")
-    return f"{'.'.join(loc) or 'request'}: {message}"
 
 
 def _boolean(name: str, values: Sequence[str]) -> tuple[bool | None, list[str]]:

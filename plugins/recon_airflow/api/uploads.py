@@ -28,7 +28,7 @@ from starlette.requests import Request
 from recon_airflow.api.form import form_options
 from recon_airflow.api.problems import ApiProblem, joined
 from recon_airflow.api.upload_stream import ReceivedFile, ReceivedForm, receive_form
-from recon_airflow.file_jobs import FileReconRequest, upload_dir
+from recon_airflow.file_jobs import FileReconRequest, adhoc_options, upload_dir
 
 SIDES: Final = {"source_file": "source", "target_file": "target"}  # form field -> stored name
 CSV_SUFFIXES: Final = (".csv", ".txt", ".tsv")
@@ -203,16 +203,9 @@ def column_problems(
     columns: Mapping[str, list[str]],
 ) -> list[str]:
     """Every key, compare or date field missing from a file, and every clash, as the DAG sees it."""
-    from recon.adhoc import AdhocOptions
     from recon.adhoc import column_problems as adhoc_problems
 
-    wanted = AdhocOptions(
-        keys=options.get("unique_fields", []),
-        compare_fields=options.get("compare_fields", []),
-        tolerances=options.get("tolerances", {}),
-        date_fields=options.get("date_fields", []),
-        date_formats=options.get("date_formats", []),
-    )
+    wanted = adhoc_options(options)
     names = tuple(f"{field} `{files[field].filename}`" for field in SIDES)
     found = adhoc_problems(
         wanted, columns["source_file"], columns["target_file"], files=(names[0], names[1])

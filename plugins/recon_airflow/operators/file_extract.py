@@ -18,7 +18,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from recon.errors import ReconError, SchemaError
+from recon.errors import ReconError, SchemaError, first_line
 from recon.files import file_digest, replaced_atomically
 from recon_airflow.outcome import Snapshot
 from recon_airflow.settings import staging_root
@@ -120,9 +120,8 @@ class FileToStagingOperator(BaseOperator):
             message = str(exc).replace(str(local), shown)
             raise AirflowFailException(f"{self.source} {self.side}: {message}") from None
         except pl.exceptions.PolarsError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise AirflowFailException(
-                f"{self.source} {self.side}: {shown} is not a readable table: {first}"
+                f"{self.source} {self.side}: {shown} is not a readable table: {first_line(exc)}"
             ) from None
 
 

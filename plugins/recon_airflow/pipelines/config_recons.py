@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pendulum
-from airflow.sdk import DAG, BaseOperator, Param, get_current_context, task
+from airflow.sdk import DAG, BaseOperator, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from recon.recons import (
@@ -29,7 +29,7 @@ from recon.recons import (
     SqlReader,
     load_recon_definition,
 )
-from recon_airflow.dag_defaults import default_args
+from recon_airflow.dag_defaults import business_date_param, default_args
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.file_extract import FileToStagingOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
@@ -187,13 +187,9 @@ def recon_dag(recon: ReconDefinition, path: Path) -> DAG:
             days_before=recon.days_before,
         ),
         params={
-            "business_date": Param(
-                None,
-                type=["null", "string"],
-                format="date",
-                title="Business date",
-                description=f"The date to reconcile; empty = the run's date in "
-                f"{recon.timezone} minus {recon.days_before} day(s).",
+            "business_date": business_date_param(
+                f"The date to reconcile; empty = the run's date in "
+                f"{recon.timezone} minus {recon.days_before} day(s)."
             )
         },
     ) as dag:

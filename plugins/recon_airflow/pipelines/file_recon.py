@@ -19,7 +19,13 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from recon.errors import ReconError
-from recon_airflow.file_jobs import DAG_ID, FileReconRequest, job_id_of, parse_request
+from recon_airflow.file_jobs import (
+    DAG_ID,
+    FileReconRequest,
+    adhoc_options,
+    job_id_of,
+    parse_request,
+)
 from recon_airflow.operators.reconcile import reconcile_partition, snapshot_input
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.pipelines.common import run_business_date
@@ -69,21 +75,11 @@ def reconcile_files(
     """The core on the two staged files, under the spec the request and their columns make."""
     import polars as pl
 
-    from recon.adhoc import AdhocOptions, adhoc_spec
+    from recon.adhoc import adhoc_spec
 
     asked = FileReconRequest.model_validate(request)
     frames = (pl.scan_parquet(left["path"]), pl.scan_parquet(right["path"]))
-    options = AdhocOptions(
-        keys=asked.unique_fields,
-        compare_fields=asked.compare_fields,
-        tolerances=asked.tolerances,
-        trim=asked.trim,
-        case_insensitive=asked.case_insensitive,
-        date_fields=asked.date_fields,
-        date_formats=asked.date_formats,
-        name=f"{DAG_ID}.{job_id}",
-        labels=(asked.left_label, asked.right_label),
-    )
+    options = adhoc_options(asked.model_dump(), name=f"{DAG_ID}.{job_id}")
     try:
         spec = adhoc_spec(
             options,
