@@ -17,7 +17,15 @@ LOOPBACK = "127.0.0.1"
 
 
 class ServiceError(RuntimeError):
-    """A local server did not start, or stopped: the message says which and why."""
+    """A local server did not start, or stopped: the message says which and why.
+
+    The first line (``summary``) names the service, the path or address, the cause and the fix;
+    any further lines are detail (a server's log tail) for whoever digs deeper.
+    """
+
+    @property
+    def summary(self) -> str:
+        return str(self).strip().splitlines()[0] if str(self).strip() else type(self).__name__
 
 
 def free_port() -> int:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from embedded.base import connection_env
+from embedded.fixture_start import started
 from embedded.mongo import EmbeddedMongo
 from embedded.postgres import EmbeddedPostgres
 
@@ -23,14 +24,14 @@ from embedded.postgres import EmbeddedPostgres
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[EmbeddedPostgres]:
     """A Postgres with database ``recon`` (or a fresh database on ``RECON_TEST_POSTGRES_URL``)."""
-    with EmbeddedPostgres() as server:
+    with started(EmbeddedPostgres()) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def mongo() -> Iterator[EmbeddedMongo]:
     """A MongoDB-wire server (or a fresh database on ``RECON_TEST_MONGO_URL``)."""
-    with EmbeddedMongo() as server:
+    with started(EmbeddedMongo()) as server:
         yield server
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from embedded.base import connection_env
+from embedded.fixture_start import started
 from embedded.processor_api import ProcessorApi
 from embedded.s3 import EmbeddedS3
 from embedded.sftp import EmbeddedSftp
@@ -21,25 +22,25 @@ from embedded.smtp import EmbeddedSmtp
 
 @pytest.fixture(scope="session")
 def sftp() -> Iterator[EmbeddedSftp]:
-    with EmbeddedSftp() as server:
+    with started(EmbeddedSftp()) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def s3() -> Iterator[EmbeddedS3]:
-    with EmbeddedS3() as server:
+    with started(EmbeddedS3()) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def smtp() -> Iterator[EmbeddedSmtp]:
-    with EmbeddedSmtp() as server:
+    with started(EmbeddedSmtp()) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def slack() -> Iterator[EmbeddedSlackWebhook]:
-    with EmbeddedSlackWebhook() as server:
+    with started(EmbeddedSlackWebhook()) as server:
         yield server
 
 
@@ -85,7 +86,7 @@ def net_connections(
 @pytest.fixture(scope="session")
 def processor_server() -> Iterator[ProcessorApi]:
     """The local Stripe / PayPal / Square APIs (one server for the session)."""
-    with ProcessorApi() as server:
+    with started(ProcessorApi()) as server:
         yield server
 
 

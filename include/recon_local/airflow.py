@@ -21,6 +21,7 @@ from pathlib import Path
 
 from embedded import orders_seed
 from embedded.airflow_settings import REPO_ROOT, airflow_settings
+from embedded.base import ServiceError
 from embedded.stack import LocalStack
 from recon_local import demo_aum, demo_payments
 from recon_local.demo import BUSINESS_DATE
@@ -61,23 +62,31 @@ def main(argv: list[str] | None = None) -> int:
     # (a shell that starts us in the background hands us SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
-    home = args.home.resolve()
+    try:
+        return serve(args.home.resolve(), args.port, args.positions, args.payments)
+    except ServiceError as err:
+        print(f"make airflow: error: {err.summary}", file=sys.stderr)
+        return 2
+
+
+def serve(home: Path, port: int, positions: int, payments: int) -> int:
+    """Start the servers, seed them, run ``airflow standalone`` until it stops or we are told to."""
     shutil.rmtree(home, ignore_errors=True)
     with LocalStack() as stack:
-        demo_aum.seed(stack, home, BUSINESS_DATE, args.positions)
-        demo_payments.seed(stack, home, BUSINESS_DATE, args.payments)
+        demo_aum.seed(stack, home, BUSINESS_DATE, positions)
+        demo_payments.seed(stack, home, BUSINESS_DATE, payments)
         orders_seed.seed_example(stack, BUSINESS_DATE)  # config/recons/orders_s3_vs_ledger.yaml
-        env = standalone_env(home, stack.env(), args.port)
+        env = standalone_env(home, stack.env(), port)
         airflow = str(Path(sys.executable).with_name("airflow"))
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         log = home / "standalone.log"
         print(
-            f"Airflow UI:  http://127.0.0.1:{args.port}   login {USER} / {PASSWORD}"
+            f"Airflow UI:  http://127.0.0.1:{port}   login {USER} / {PASSWORD}"
             f" (ready in ~45 s; log: {log})\n"
             f"Trigger aum_recon, payments_recon or orders_s3_vs_ledger (config/recons) with "
             f"business_date {BUSINESS_DATE} (seeded), or unpause them; file_recon takes two "
             "files from its form,\n"
-            f"or from the upload API: http://127.0.0.1:{args.port}/recon/docs (curl commands: "
+            f"or from the upload API: http://127.0.0.1:{port}/recon/docs (curl commands: "
             "README, 'The upload API').\n"
             f"Postgres:    RECON_POSTGRES_URL={stack.postgres.dsn}\n"
             f'             psql "$RECON_POSTGRES_URL" -c "{demo_aum.OPEN_BREAKS_SQL}"\n'

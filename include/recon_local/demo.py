@@ -25,6 +25,7 @@ from pathlib import Path
 
 from embedded import orders_seed
 from embedded.airflow_settings import REPO_ROOT, airflow_settings
+from embedded.base import ServiceError
 from embedded.stack import LocalStack
 from recon.demo import Demo, run_demo
 from recon_local import demo_aum, demo_files, demo_payments
@@ -170,7 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     status = run_demo(Demo(out=out))
     if status:
         return status
-    return run_pipelines(out, args.positions, args.payments)
+    try:
+        return run_pipelines(out, args.positions, args.payments)
+    except ServiceError as err:
+        print(f"make demo: error: {err.summary}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
