@@ -44,7 +44,7 @@ airflow: $(STAMP)  ## Airflow UI (admin/admin on :8080) wired to local servers, 
 lint: $(STAMP)  ## ruff (with the AIR rules) and mypy on include/ and plugins/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy include/recon include/embedded include/recon_local plugins/recon_airflow
+	$(VENV)/bin/mypy include/recon include/worlds include/embedded include/recon_local plugins/recon_airflow
 
 bench: $(STAMP)  ## benchmarks against DuckDB, polars, pandas, datacompy (1M and 10M rows)
 	$(PY) bench/run.py --sizes 1000000 10000000

@@ -1,6 +1,6 @@
 """Stage timings of the aum_recon pipeline: its real code paths against the embedded servers.
 
-One process, one stage at a time, on one generated AUM day (``recon.aum_samples``, N holdings
+One process, one stage at a time, on one generated AUM day (``worlds.aum``, N holdings
 per registrar): SFTP fetch and DBF-to-Parquet (the operator whole, then its pieces; read_dbf
 against dbfread), reconcile and reports (against DuckDB's full outer join), the Postgres load
 (first load and replace, against a plain COPY of the same break rows) and, at a size the
@@ -68,13 +68,12 @@ from embedded.mongo import EmbeddedMongo
 from embedded.postgres import EmbeddedPostgres
 from embedded.seed import seed_ledger
 from embedded.sftp import EmbeddedSftp
-from recon.aum_samples import KEYS, REGISTRAR_AMCS, AumSample, generate_aum, ledger_positions
+from recon.engine.reconcile import ReconResult, reconcile_to_dir
 from recon.files import file_digest, replaced_atomically
+from recon.pipeline_config.aum import AumConfig, load_aum_config
 from recon.readers.dbf import dbf_schema, read_dbf
-from recon.reconcile import ReconResult, reconcile_to_dir
 from recon.reports import REPORT_FORMATS, write_reports
 from recon.spec import ReconSpec, load_spec
-from recon_airflow.aum_config import AumConfig, load_aum_config
 from recon_airflow.hooks.ledger import POSITIONS_SCHEMA, positions_pipeline, problems_pipeline
 from recon_airflow.operators.mongo_ledger import MongoLedgerPositionsOperator
 from recon_airflow.operators.reconcile import filtered, outcome_of, snapshot_input
@@ -94,6 +93,7 @@ from recon_airflow.stores.postgres import (
     queries,
     read_outcome,
 )
+from worlds.aum import KEYS, REGISTRAR_AMCS, AumSample, generate_aum, ledger_positions
 
 T = TypeVar("T")
 U = TypeVar("U")

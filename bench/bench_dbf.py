@@ -31,7 +31,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from recon.readers.dbf import dbf_schema, read_dbf
-from recon.readers.dbf_write import write_dbf
+from worlds.dbf_write import write_dbf
 
 FIELDS = [
     ("FOLIO_NO", "C", 15, 0),

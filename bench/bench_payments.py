@@ -1,6 +1,6 @@
 """Stage timings of the payments_recon pipeline per processor, against peers in the same run.
 
-One generated payments day (``recon.payments_world``: N cases per processor, with the truth):
+One generated payments day (``worlds.payments``: N cases per processor, with the truth):
 the processors' records served by the local processor API server (a thread of this process),
 the ledger seeded into an embedded Postgres. Per processor, one stage at a time, each the
 fastest of ``--repeat`` runs: API paging + normalising (the hook; outside the target), the
@@ -64,16 +64,10 @@ from embedded.base import connection_env
 from embedded.payments_seed import load_processor_apis, seed_ledger_postgres
 from embedded.postgres import EmbeddedPostgres
 from embedded.processor_api import ProcessorApi
+from recon.engine.reconcile import ReconResult
 from recon.files import file_digest
 from recon.payments import Day, reconcile_payments
-from recon.payments_world import (
-    EXCLUDED,
-    PROCESSORS,
-    PaymentsDay,
-    generate_payments_day,
-    read_truth,
-)
-from recon.reconcile import ReconResult
+from recon.pipeline_config.payments import PaymentsConfig, load_payments_config
 from recon.reports import REPORT_FORMATS, write_reports
 from recon.spec import ReconSpec, load_spec
 from recon_airflow.hooks.processor import Transaction
@@ -81,10 +75,16 @@ from recon_airflow.operators.processor_extract import hook_class, write_transact
 from recon_airflow.operators.reconcile import reported_partition, snapshot_input
 from recon_airflow.operators.sql_extract import SqlToStagingOperator, read_sql_file
 from recon_airflow.outcome import Outcome, Snapshot
-from recon_airflow.payments_config import PaymentsConfig, load_payments_config
 from recon_airflow.settings import partition_dir, staging_root
 from recon_airflow.stores.partition import break_rows, read_outcome
 from recon_airflow.stores.postgres import ensure_schema, load_outcome, queries
+from worlds.payments import (
+    EXCLUDED,
+    PROCESSORS,
+    PaymentsDay,
+    generate_payments_day,
+    read_truth,
+)
 
 T = TypeVar("T")
 U = TypeVar("U")

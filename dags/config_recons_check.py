@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recon.recons import ReconConfigError
+from recon.definitions import ReconConfigError
 from recon_airflow.pipelines.config_folder import read_config_folder
 from recon_airflow.pipelines.config_recons import recons_dir
 

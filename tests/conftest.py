@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from embedded.airflow_settings import airflow_settings
-from recon.samples import SamplePair, generate_payments_pair
+from worlds.pairs import SamplePair, generate_payments_pair
 
 
 @pytest.fixture(scope="session")

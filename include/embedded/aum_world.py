@@ -1,4 +1,4 @@
-"""Put a generated AUM day (``recon.aum_samples``) where the ``aum_recon`` DAG looks for it.
+"""Put a generated AUM day (``worlds.aum``) where the ``aum_recon`` DAG looks for it.
 
 The registrars' DBF files go to the SFTP server under the paths the pipeline config names for
 that business date; the ledger's transactions go to MongoDB (``recon.transactions``).
@@ -13,8 +13,8 @@ from pymongo import MongoClient
 
 from embedded.seed import seed_ledger
 from embedded.sftp import EmbeddedSftp
-from recon.aum_samples import AumSample
-from recon_airflow.aum_config import load_aum_config
+from recon.pipeline_config.aum import load_aum_config
+from worlds.aum import AumSample
 
 LEDGER_DATABASE = "recon"
 LEDGER_COLLECTION = "transactions"

@@ -136,8 +136,8 @@ def seed_orders(
 
 def seed_example(stack: LocalStack, business_date: dt.date) -> OrdersDay:
     """The example definition's day on a running stack, where its YAML says it is read."""
-    from recon.patterns import render_pattern
-    from recon.recons import load_recon_definition
+    from recon.definitions import load_recon_definition
+    from recon.definitions.patterns import render_pattern
 
     export = load_recon_definition(EXAMPLE).left.s3
     if export is None:

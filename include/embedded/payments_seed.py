@@ -1,4 +1,4 @@
-"""Put a generated payments day (``recon.payments_world``) where ``payments_recon`` reads it.
+"""Put a generated payments day (``worlds.payments``) where ``payments_recon`` reads it.
 
 The ledger goes to Postgres as ``ledger.payments``: the production shape, every day in one
 table, read per business date by ``booked_at``. ``payment_id`` is not the key: a payment booked
@@ -16,7 +16,7 @@ import polars as pl
 from psycopg import Connection, sql
 
 from embedded.processor_api import ProcessorApi
-from recon.payments_world import PaymentsDay
+from worlds.payments import PaymentsDay
 
 SCHEMA: Final = "ledger"
 TABLE: Final = "payments"

@@ -13,8 +13,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
@@ -27,31 +26,7 @@ from embedded.base import (
     serve_in_thread,
     stop_serving,
 )
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    query: list[tuple[str, str]]  # in order, repeated keys kept (Stripe's created[gte] style)
-    headers: Mapping[str, str]
-    body: bytes
-
-    def param(self, name: str, default: str | None = None) -> str | None:
-        for key, value in self.query:
-            if key == name:
-                return value
-        return default
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    body: Any  # JSON-able
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-Handler = Callable[["ProcessorApi", Request], Response]
+from embedded.processors.wire import Handler, Request, Response
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Load a generated ledger (``recon.aum_samples``) into MongoDB, for tests and the demo.
+"""Load a generated ledger (``worlds.aum``) into MongoDB, for tests and the demo.
 
 The documents look like production's: ``units`` a Decimal128 (exact, never a double),
 ``txn_date`` a BSON datetime at midnight UTC, one document per transaction.

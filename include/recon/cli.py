@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from recon.recons import is_recon_definition, load_recon_definition
+    from recon.definitions import is_recon_definition, load_recon_definition
     from recon.spec import load_spec
 
     if is_recon_definition(args.spec):  # the same loader, and words, as the DAG generator's
@@ -84,7 +84,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from recon.reconcile import compare_files
+    from recon.engine.reconcile import compare_files
     from recon.reports import REPORT_FORMATS
     from recon.spec import load_spec
 

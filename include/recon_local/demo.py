@@ -1,6 +1,6 @@
 """`make demo`: the core on a payments pair, then both pipelines' DAGs against real servers.
 
-1. ``recon compare`` on a generated processor/ledger pair (the core alone, see recon.demo).
+1. ``recon compare`` on a generated processor/ledger pair (the core alone, see recon_local.demo_core).
 2. Postgres, MongoDB, SFTP, S3, SMTP, a Slack recorder and the processor APIs start on
    loopback. A business day of CAMS and KARVY holdings goes to SFTP and its ledger to MongoDB;
    a day of Stripe, PayPal and Square payments goes behind the processor APIs and its ledger to
@@ -27,8 +27,8 @@ from embedded import orders_seed
 from embedded.airflow_settings import REPO_ROOT, airflow_settings
 from embedded.base import ServiceError
 from embedded.stack import LocalStack
-from recon.demo import Demo, run_demo
 from recon_local import demo_aum, demo_files, demo_payments
+from recon_local.demo_core import Demo, run_demo
 
 BUSINESS_DATE = dt.date(2026, 11, 20)
 

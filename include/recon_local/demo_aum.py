@@ -8,7 +8,7 @@ from pathlib import Path
 
 from embedded.aum_world import seed_aum
 from embedded.stack import LocalStack
-from recon.aum_samples import AumSample, generate_aum
+from worlds.aum import AumSample, generate_aum
 
 OPEN_BREAKS_SQL = (
     "select source, key->>'folio' as folio, key->>'product' as product, status, "

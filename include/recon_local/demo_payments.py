@@ -12,7 +12,7 @@ import psycopg
 
 from embedded.payments_seed import load_processor_apis, seed_ledger_postgres
 from embedded.stack import LocalStack
-from recon.payments_world import EXCLUDED, PaymentsDay, generate_payments_day, read_truth
+from worlds.payments import EXCLUDED, PaymentsDay, generate_payments_day, read_truth
 
 RECON = "payments_recon"
 SUMMARY_SQL = (

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from recon_airflow.pipeline_config import validation_problems
+from recon.pipeline_config.base import validation_problems
 from recon_airflow.settings import partition_dir, reports_root, staging_root
 
 if TYPE_CHECKING:
-    from recon.adhoc import AdhocOptions
+    from recon.spec.adhoc import AdhocOptions
 
 DAG_ID: Final = "file_recon"
 REPORT_FORMATS: Final = ("html", "csv", "xlsx", "json")
@@ -91,7 +91,7 @@ def parse_request(conf: dict[str, Any]) -> FileReconRequest:
 def adhoc_options(fields: Mapping[str, Any], *, name: str = "adhoc") -> AdhocOptions:
     """The core's ad-hoc options for a request's fields (a ``FileReconRequest`` dumped, or the
     upload API's form before the request exists): the DAG and the API check the same things."""
-    from recon.adhoc import AdhocOptions
+    from recon.spec.adhoc import AdhocOptions
 
     return AdhocOptions(
         keys=fields.get("unique_fields", []),

@@ -10,6 +10,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from recon.pipeline_config.base import config_root
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = REPO_ROOT / "include" / "sql"  # DDL and queries, as .sql files
 
@@ -28,13 +30,11 @@ def reports_root() -> Path:
     return Path(os.environ.get("RECON_REPORTS_DIR") or airflow_home() / "recon" / "reports")
 
 
-def config_root() -> Path:
-    """The project's ``config/`` folder (``RECON_CONFIG_DIR`` to point elsewhere)."""
-    return Path(os.environ.get("RECON_CONFIG_DIR") or REPO_ROOT / "config")
-
-
 def partition_dir(root: Path, dag_id: str, business_date: dt.date | str, source: str) -> Path:
     """``{root}/{dag_id}/{YYYY-MM-DD}/{source}``: one folder per partition, replaced on re-run."""
     day = business_date if isinstance(business_date, str) else business_date.isoformat()
     dt.date.fromisoformat(day)  # refuse anything that is not a date before it names a folder
     return root / dag_id / day / source
+
+
+__all__ = ["airflow_home", "config_root", "partition_dir", "reports_root", "staging_root"]

@@ -22,7 +22,7 @@ import pytest
 
 from embedded.aum_world import seed_aum
 from embedded.fixtures_airflow import dag_without_retries
-from recon.aum_samples import AumSample, generate_aum
+from worlds.aum import AumSample, generate_aum
 
 DAY = dt.date(2026, 11, 20)
 MISSING_DAY = dt.date(2026, 11, 23)

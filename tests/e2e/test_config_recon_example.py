@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from embedded.orders_seed import EXAMPLE, OrdersDay, orders_day, seed_example
-from recon.recons import ReconDefinition, load_recon_definition
+from recon.definitions import ReconDefinition, load_recon_definition
 
 DAY = dt.date(2026, 11, 20)
 LOGICAL = dt.datetime(2026, 11, 21, 7, 0, tzinfo=dt.UTC)  # the schedule's run for DAY

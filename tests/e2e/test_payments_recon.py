@@ -24,7 +24,7 @@ import pytest
 
 from embedded.fixtures_airflow import dag_without_retries
 from embedded.payments_seed import load_processor_apis, seed_ledger_postgres
-from recon.payments_world import (
+from worlds.payments import (
     EXCLUDED,
     PROCESSORS,
     PaymentsDay,

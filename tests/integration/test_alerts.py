@@ -20,11 +20,11 @@ from airflow.sdk.exceptions import AirflowException
 from embedded.base import connection_env, free_port
 from embedded.slack import WEBHOOK_PATH, EmbeddedSlackWebhook
 from embedded.smtp import FROM_EMAIL, EmbeddedSmtp
-from recon.reconcile import compare_files
-from recon.samples import SamplePair
+from recon.engine.reconcile import compare_files
 from recon.spec import load_spec
 from recon_airflow.notifiers.alerts import FailureAlert, SummaryAlertOperator, send_summary
 from recon_airflow.outcome import Outcome
+from worlds.pairs import SamplePair
 
 DATE = "2026-11-20"
 OPS = ["ops@example.test", "finance@example.test"]

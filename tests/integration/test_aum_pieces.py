@@ -11,17 +11,17 @@ import polars as pl
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from recon.aum_samples import REGISTRAR_AMCS, generate_aum, ledger_positions
-from recon.combine import SOURCE_COLUMN, combine_results
+from recon.engine.combine import SOURCE_COLUMN, combine_results
+from recon.engine.reconcile import reconcile_to_dir
 from recon.errors import ReconError, SpecError
+from recon.pipeline_config.aum import load_aum_config
 from recon.readers.dbf import read_dbf
-from recon.reconcile import reconcile_to_dir
 from recon.spec import load_spec
-from recon_airflow.aum_config import load_aum_config
 from recon_airflow.dates import business_date_for
 from recon_airflow.operators.reconcile import with_tolerance
 from recon_airflow.pipelines.aum import DAYS_BEFORE, TIMEZONE
 from recon_airflow.pipelines.common import business_date_of
+from worlds.aum import REGISTRAR_AMCS, generate_aum, ledger_positions
 
 IST_MORNING = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)  # 07:30 IST on the 21st
 

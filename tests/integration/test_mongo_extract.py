@@ -16,8 +16,8 @@ from bson import ObjectId
 from bson.decimal128 import Decimal128
 
 from embedded.mongo import EmbeddedMongo
+from recon.definitions.patterns import render_strings
 from recon.files import file_digest
-from recon.patterns import render_strings
 from recon_airflow.operators.mongo_extract import MongoAggregateToStagingOperator
 
 DATABASE, COLLECTION = "shop", "orders"

@@ -18,13 +18,13 @@ from bson.decimal128 import Decimal128
 from pymongo.errors import BulkWriteError
 
 from embedded.mongo import EmbeddedMongo
-from recon.aum_samples import KEYS, REGISTRAR_AMCS, AumSample, generate_aum, ledger_positions
+from recon.engine.reconcile import reconcile_to_dir
 from recon.readers.dbf import read_dbf
-from recon.reconcile import reconcile_to_dir
 from recon.spec import load_spec
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.outcome import Outcome
 from recon_airflow.stores.mongo_results import replace_results, supports_transactions
+from worlds.aum import KEYS, REGISTRAR_AMCS, AumSample, generate_aum, ledger_positions
 
 DATABASE, COLLECTION = "recon", "reconciliation_results"
 SPEC = Path(__file__).parents[2] / "config" / "specs" / "aum_cams.yaml"

@@ -15,16 +15,16 @@ import pytest
 from embedded.payments_seed import load_processor_apis
 from embedded.processor_api import ProcessorApi
 from recon.payments import BREAK_TYPES, Day, reconcile_payments
-from recon.payments_world import (
+from recon.spec import load_spec
+from recon_airflow.operators.processor_extract import ProcessorToStagingOperator
+from recon_airflow.settings import REPO_ROOT
+from worlds.payments import (
     EXCLUDED,
     PROCESSORS,
     PaymentsDay,
     generate_payments_day,
     read_truth,
 )
-from recon.spec import load_spec
-from recon_airflow.operators.processor_extract import ProcessorToStagingOperator
-from recon_airflow.settings import REPO_ROOT
 
 D = dt.date(2026, 11, 20)
 WINDOW = dt.timedelta(hours=2)

@@ -19,11 +19,11 @@ import pytest
 from embedded.payments_seed import load_processor_apis, seed_ledger_postgres
 from embedded.postgres import EmbeddedPostgres
 from embedded.processor_api import ProcessorApi
-from recon.payments_world import PROCESSORS, PaymentsDay, generate_payments_day, read_truth
 from recon_airflow.hooks.paypal import PayPalHook
 from recon_airflow.hooks.processor import ProcessorHook, Transaction
 from recon_airflow.hooks.square import SquareHook
 from recon_airflow.hooks.stripe import StripeHook
+from worlds.payments import PROCESSORS, PaymentsDay, generate_payments_day, read_truth
 
 D = dt.date(2026, 11, 20)
 HOOKS: dict[str, Callable[..., ProcessorHook]] = {

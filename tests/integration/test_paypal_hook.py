@@ -17,8 +17,9 @@ import httpx
 import pytest
 
 from embedded.base import connection_env
-from embedded.processor_api import ProcessorApi, Request
+from embedded.processor_api import ProcessorApi
 from embedded.processors import paypal as paypal_api
+from embedded.processors.wire import Request
 from recon_airflow.hooks.paypal import PayPalDataError, PayPalHook, split_window
 from recon_airflow.hooks.processor import ProcessorAuthError, ProcessorUnavailableError
 

@@ -29,16 +29,16 @@ from psycopg.rows import dict_row
 
 from embedded.base import free_port
 from embedded.postgres import EmbeddedPostgres
-from recon.aum_samples import REGISTRAR_AMCS, generate_aum, ledger_positions
+from recon.engine.reconcile import compare_files, reconcile_to_dir
 from recon.readers.dbf import read_dbf
-from recon.reconcile import compare_files, reconcile_to_dir
 from recon.result import RESULTS_FILE, SUMMARY_FILE
-from recon.samples import SamplePair
 from recon.spec import load_spec
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.outcome import Outcome
 from recon_airflow.settings import REPO_ROOT
 from recon_airflow.stores.postgres import BadOutcomeError, ensure_schema, load_outcome
+from worlds.aum import REGISTRAR_AMCS, generate_aum, ledger_positions
+from worlds.pairs import SamplePair
 
 Query = Callable[..., list[dict[str, Any]]]  # the `query` fixture: SQL and parameters -> rows
 

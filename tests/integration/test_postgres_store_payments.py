@@ -3,7 +3,7 @@
 financial impact and counts per break type, the daily metrics and high-value views, and the
 upgrade of a database made by the first schema.
 
-Partitions are built by hand, small enough to read: the core (``recon.reconcile.reconcile`` on two
+Partitions are built by hand, small enough to read: the core (``recon.engine.reconcile.reconcile`` on two
 literal frames) plus the columns and summary keys of the payments contract, each break type set
 by the test, not by recon.payments.
 """
@@ -26,7 +26,7 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from psycopg.rows import dict_row
 
 from embedded.postgres import EmbeddedPostgres
-from recon.reconcile import reconcile, reconcile_to_dir
+from recon.engine.reconcile import reconcile, reconcile_to_dir
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import spec_from_dict
 from recon_airflow.outcome import Outcome

@@ -12,9 +12,9 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from embedded.processor_api import ProcessorApi
 from recon.files import file_digest
-from recon.processor_records import balance_transaction, payment
 from recon_airflow.hooks.processor import ProcessorUnavailableError
 from recon_airflow.operators.processor_extract import ProcessorToStagingOperator
+from worlds.processor_records import balance_transaction, payment
 
 DAY = dt.date(2026, 11, 20)
 T0 = int(dt.datetime(2026, 11, 20, tzinfo=dt.UTC).timestamp())

@@ -25,10 +25,10 @@ from polars.testing import assert_frame_equal
 
 from embedded.base import connection_env
 from embedded.sftp import EmbeddedSftp, public_key_line
-from recon.aum_samples import FIELDS, LAYOUT, AumSample, generate_aum, holdings_file_name
 from recon.readers.dbf import read_dbf
-from recon.readers.dbf_write import write_dbf
 from recon_airflow.operators.sftp_dbf import SftpDbfToStagingOperator, report_date_problems
+from worlds.aum import FIELDS, LAYOUT, AumSample, generate_aum, holdings_file_name
+from worlds.dbf_write import write_dbf
 
 BUSINESS_DATE = dt.date(2026, 11, 20)
 EARLIER_SNAPSHOT = b"PAR1 the snapshot of an earlier run"

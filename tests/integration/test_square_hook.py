@@ -19,13 +19,13 @@ import pytest
 
 from embedded.base import connection_env
 from embedded.processor_api import ProcessorApi
-from recon.processor_records import payment
 from recon_airflow.hooks.processor import (
     ProcessorAuthError,
     ProcessorError,
     ProcessorUnavailableError,
 )
 from recon_airflow.hooks.square import SQUARE_VERSION, SquareHook
+from worlds.processor_records import payment
 
 DAY = dt.datetime(2024, 3, 2, tzinfo=dt.UTC)
 NEXT_DAY = DAY + dt.timedelta(days=1)

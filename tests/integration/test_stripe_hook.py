@@ -19,7 +19,6 @@ import httpx
 import pytest
 
 from embedded.processor_api import ProcessorApi
-from recon.processor_records import balance_transaction
 from recon_airflow.hooks.processor import (
     ProcessorAuthError,
     ProcessorError,
@@ -27,6 +26,7 @@ from recon_airflow.hooks.processor import (
     Transaction,
 )
 from recon_airflow.hooks.stripe import StripeDataError, StripeHook
+from worlds.processor_records import balance_transaction
 
 START = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 END = START + dt.timedelta(days=1)

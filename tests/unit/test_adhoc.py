@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from recon.adhoc import AdhocOptions, adhoc_spec
+from recon.engine.reconcile import reconcile
 from recon.errors import SchemaError
-from recon.reconcile import reconcile
+from recon.spec.adhoc import AdhocOptions, adhoc_spec
 
 LEFT = ["order_id", "amount", "status", "booked_on"]
 RIGHT = ["order_id", "amount", "status", "booked_on", "note"]

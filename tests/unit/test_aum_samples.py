@@ -8,7 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recon.aum_samples import (
+from recon.engine.reconcile import compare_files
+from recon.readers.dbf import read_dbf
+from recon.spec import load_spec
+from worlds.aum import (
     EXPECTED,
     REGISTRAR_AMCS,
     AumSample,
@@ -16,9 +19,6 @@ from recon.aum_samples import (
     holdings_file_name,
     ledger_positions,
 )
-from recon.readers.dbf import read_dbf
-from recon.reconcile import compare_files
-from recon.spec import load_spec
 
 SPECS = Path(__file__).resolve().parents[2] / "config" / "specs"
 PIPELINE_WORDS = {"left_only": "dbf_only", "right_only": "mongo_only"}

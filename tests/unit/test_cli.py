@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from recon.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from recon.samples import SamplePair
+from worlds.pairs import SamplePair
 
 SPEC = """\
 name: cards
@@ -377,7 +377,7 @@ def test_python_dash_m_recon_exit_codes(tmp_path: Path, payments_pair: SamplePai
 def test_demo_runs_and_says_where_everything_is(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from recon.demo import main as demo_main
+    from recon_local.demo_core import main as demo_main
 
     assert demo_main(["--out", str(tmp_path / "demo"), "--rows", "300", "--seed", "1"]) == 0
     out = capsys.readouterr().out

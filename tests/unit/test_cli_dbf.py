@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from recon.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from recon.readers.dbf_write import write_dbf
+from worlds.dbf_write import write_dbf
 
 SPEC = """\
 name: cams_holdings

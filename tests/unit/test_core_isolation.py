@@ -25,7 +25,7 @@ def test_no_module_of_the_core_imports_airflow() -> None:
 
 def test_importing_the_core_loads_no_airflow() -> None:
     code = (
-        "import sys, recon.reconcile, recon.cli, recon.reports;"
+        "import sys, recon.engine.reconcile, recon.cli, recon.reports;"
         "print(any(m == 'airflow' or m.startswith('airflow.') for m in sys.modules))"
     )
     out = subprocess.run(

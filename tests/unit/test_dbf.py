@@ -25,7 +25,7 @@ from polars.testing import assert_frame_equal
 
 from recon.errors import DbfError, InputFileError, SchemaError
 from recon.readers import dbf_schema, read_dbf
-from recon.readers.dbf_write import write_dbf
+from worlds.dbf_write import write_dbf
 
 DBASE_SPEC = "NAME C(20); AMT N(12,4); QTY N(8,0); RATE F(10,3); TRADED D; ACTIVE L"
 DBASE_ROWS = [

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from recon.engine.reconcile import reconcile
+from recon.engine.summary import row_conservation
 from recon.errors import RowConservationError, SchemaError
-from recon.reconcile import reconcile
 from recon.result import STATUSES
 from recon.spec import spec_from_dict
-from recon.summary import row_conservation
 
 
 def run(

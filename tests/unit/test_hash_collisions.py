@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from recon import prepare
-from recon.reconcile import reconcile
+from recon.engine import prepare
+from recon.engine.reconcile import reconcile
 from recon.spec import spec_from_dict
 
 SPEC = spec_from_dict({"name": "h", "keys": ["id", "n"], "compare": {"amount": {"abs_tol": 0.01}}})

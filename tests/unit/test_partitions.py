@@ -9,11 +9,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from recon.engine.partitions import partition_count
+from recon.engine.reconcile import compare_files, reconcile, reconcile_to_dir
 from recon.errors import InputFileError
-from recon.partitions import partition_count
-from recon.reconcile import compare_files, reconcile, reconcile_to_dir
-from recon.samples import SamplePair
 from recon.spec import load_spec, spec_from_dict
+from worlds.pairs import SamplePair
 
 VOLATILE = {"generated_at", "duration_seconds", "partitions", "inputs"}
 

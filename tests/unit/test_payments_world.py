@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from recon.payments_world import (
+from worlds.payments import (
     EXPECTED,
     PROCESSORS,
     SHARES,
@@ -26,7 +26,7 @@ from recon.payments_world import (
     kind_counts,
     read_truth,
 )
-from recon.processor_records import balance_transaction, payment
+from worlds.processor_records import balance_transaction, payment
 
 D = dt.date(2026, 11, 20)
 PER_PROCESSOR = 400

@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recon.reconcile import reconcile
+from recon.engine.reconcile import reconcile
 from recon.result import LEFT_ONLY, RIGHT_ONLY, STATUSES
 from recon.spec import spec_from_dict
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from recon.engine.reconcile import compare_files
 from recon.errors import InputFileError
 from recon.readers.tables import ReadOptions, scan_table
-from recon.reconcile import compare_files
 from recon.spec import spec_from_dict
 
 ROWS = [("id", "name", "amount"), ("1", "Café Zoë", "1.5"), ("2", "Straße", "2")]

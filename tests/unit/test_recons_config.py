@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from recon.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from recon.patterns import pattern_problem, render_pattern
+from recon.definitions import ReconConfigError, is_recon_definition, load_recon_definition
+from recon.definitions.patterns import pattern_problem, render_pattern
+from recon.definitions.sources import FILE_SUFFIXES
 from recon.readers.tables import FORMATS
-from recon.recons import ReconConfigError, is_recon_definition, load_recon_definition
-from recon.recons_readers import FILE_SUFFIXES
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "recons" / "orders_s3_vs_ledger.yaml"

@@ -10,8 +10,8 @@ from typing import Any
 import polars as pl
 import pytest
 
+from recon.engine.reconcile import reconcile
 from recon.errors import SchemaError
-from recon.reconcile import reconcile
 from recon.reports import write_reports
 from recon.reports.xlsx import write_xlsx
 from recon.spec import spec_from_dict

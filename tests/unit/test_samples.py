@@ -12,9 +12,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from recon.reconcile import compare_files
+from recon.engine.reconcile import compare_files
 from recon.result import INVALID, MATCHED, MISMATCHED, STATUSES
-from recon.samples import (
+from recon.spec import load_spec
+from worlds.pairs import (
     BREAK_KINDS,
     EXPECTED,
     MISMATCHED_FIELD,
@@ -24,7 +25,6 @@ from recon.samples import (
     generate_payments_pair,
     money_text,
 )
-from recon.spec import load_spec
 
 ROWS = 2000
 SEEDS = (7, 2026)

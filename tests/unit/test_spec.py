@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from recon.engine.reconcile import reconcile
 from recon.errors import SpecError
-from recon.reconcile import reconcile
 from recon.spec import KeySpec, load_spec, parse_spec
 
 FULL = """

@@ -28,13 +28,10 @@ import secrets
 import threading
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode
 
-from embedded.processor_api import Request, Response
-
-if TYPE_CHECKING:
-    from embedded.processor_api import ProcessorApi
+from embedded.processors.wire import Api, Request, Response
 
 NAME: Final = "paypal"
 TOKEN_PATH: Final = "/v1/oauth2/token"
@@ -102,7 +99,7 @@ def error_body(status: int, details: list[dict[str, str]] | None = None) -> dict
 
 @dataclass
 class _State:
-    """What one ``ProcessorApi`` remembers for PayPal: issued tokens and a date index."""
+    """What one ``Api`` remembers for PayPal: issued tokens and a date index."""
 
     tokens: set[str] = field(default_factory=set)  # accepted now
     issued: list[str] = field(default_factory=list)  # every one ever issued
@@ -115,11 +112,11 @@ class _State:
     ordered: list[dict[str, Any]] = field(default_factory=list)
 
 
-_STATES: weakref.WeakKeyDictionary[ProcessorApi, _State] = weakref.WeakKeyDictionary()
+_STATES: weakref.WeakKeyDictionary[Api, _State] = weakref.WeakKeyDictionary()
 _STATES_LOCK = threading.Lock()
 
 
-def _state(api: ProcessorApi) -> _State:
+def _state(api: Api) -> _State:
     with _STATES_LOCK:
         state = _STATES.get(api)
         if state is None:
@@ -127,21 +124,21 @@ def _state(api: ProcessorApi) -> _State:
         return state
 
 
-def issued_tokens(api: ProcessorApi) -> list[str]:
+def issued_tokens(api: Api) -> list[str]:
     """Every access token this server has issued, expired ones too (for tests)."""
     state = _state(api)
     with state.lock:
         return list(state.issued)
 
 
-def expire_tokens(api: ProcessorApi) -> None:
+def expire_tokens(api: Api) -> None:
     """Forget every issued token, as if they had all expired: the next call answers 401."""
     state = _state(api)
     with state.lock:
         state.tokens.clear()
 
 
-def refuse_tokens(api: ProcessorApi, times: int = 1) -> None:
+def refuse_tokens(api: Api, times: int = 1) -> None:
     """Answer the next ``times`` list requests 401, valid token or not (tokens stay valid).
 
     ``api.fail`` counts every PayPal request, the token requests too; this hits the list
@@ -152,7 +149,7 @@ def refuse_tokens(api: ProcessorApi, times: int = 1) -> None:
         state.refusals += times
 
 
-def _index(api: ProcessorApi) -> tuple[list[dt.datetime], list[dict[str, Any]]]:
+def _index(api: Api) -> tuple[list[dt.datetime], list[dict[str, Any]]]:
     """The records and their UTC initiation times, oldest first (rebuilt when ``load`` runs)."""
     state = _state(api)
     records = api.records[NAME]
@@ -176,7 +173,7 @@ def _initiated(record: dict[str, Any]) -> dt.datetime:
 # routes --------------------------------------------------------------------------------------
 
 
-def token(api: ProcessorApi, request: Request) -> Response:
+def token(api: Api, request: Request) -> Response:
     """``POST /v1/oauth2/token``: client credentials in HTTP Basic, a Bearer token back."""
     expected = api.secrets[NAME]
     if _basic_auth(request.headers.get("authorization", "")) != (
@@ -213,7 +210,7 @@ def token(api: ProcessorApi, request: Request) -> Response:
     )
 
 
-def transactions(api: ProcessorApi, request: Request) -> Response:
+def transactions(api: Api, request: Request) -> Response:
     """``GET /v1/reporting/transactions``: one page of the window's transactions."""
     scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
     state = _state(api)
@@ -334,9 +331,7 @@ def _project(record: dict[str, Any], fields: frozenset[str] | None) -> dict[str,
     return {key: value for key, value in record.items() if key in fields}
 
 
-def _links(
-    api: ProcessorApi, request: Request, page: int, total_pages: int
-) -> list[dict[str, Any]]:
+def _links(api: Api, request: Request, page: int, total_pages: int) -> list[dict[str, Any]]:
     def href(number: int) -> str:
         query = [(k, v) for k, v in request.query if k != "page"] + [("page", str(number))]
         return f"{api.url}{TRANSACTIONS_PATH}?{urlencode(query)}"

@@ -18,7 +18,7 @@ Checked against Square's API reference (ListPayments, ErrorCode, Handling errors
 - The answer is ``{"payments": [...], "cursor": "..."}``; the last page has no ``cursor`` and an
   empty result is ``{}``. Errors are ``{"errors": [{"category", "code", "detail", "field"?}]}``.
 
-Records are Square ``Payment`` objects (``api.load("square", [...])``; ``recon.processor_records.payment``
+Records are Square ``Payment`` objects (``api.load("square", [...])``; ``worlds.processor_records.payment``
 builds one).
 A sorted index per loaded list keeps a page at O(log n), so a million payments page quickly.
 """
@@ -37,7 +37,7 @@ import threading
 import weakref
 from typing import Any, Final
 
-from embedded.processor_api import ProcessorApi, Request, Response
+from embedded.processors.wire import Api, Request, Response
 
 PREFIX: Final = "/v2/"
 NAME: Final = "square"
@@ -109,11 +109,11 @@ class _Index:
         self.records = [records[i] for i in order]
 
 
-_indexes: weakref.WeakKeyDictionary[ProcessorApi, _Index] = weakref.WeakKeyDictionary()
+_indexes: weakref.WeakKeyDictionary[Api, _Index] = weakref.WeakKeyDictionary()
 _index_lock = threading.Lock()
 
 
-def _index(api: ProcessorApi) -> _Index:
+def _index(api: Api) -> _Index:
     records = api.records[NAME]
     with _index_lock:
         index = _indexes.get(api)
@@ -152,13 +152,13 @@ def _decode_cursor(cursor: str, fingerprint: str) -> Key | None:
 # route --------------------------------------------------------------------------------------
 
 
-def _authorised(api: ProcessorApi, request: Request) -> bool:
+def _authorised(api: Api, request: Request) -> bool:
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     expected = api.secrets[NAME]["password"]
     return scheme.lower() == "bearer" and secrets.compare_digest(token.strip(), expected)
 
 
-def list_payments(api: ProcessorApi, request: Request) -> Response:
+def list_payments(api: Api, request: Request) -> Response:
     """``GET /v2/payments``: one page of payments in the window, in the asked order."""
     if not _authorised(api, request):
         return Response(401, error_body(401))

@@ -9,7 +9,7 @@
   other filters, ``type``/``currency``/``payout``/``source``/``expand[]``, are not served here).
 
 Records are served as loaded (``api.load("stripe", records)``), in Stripe's balance_transaction
-shape; ``recon.processor_records.balance_transaction`` builds one. Balance transactions carry no ``metadata``: our
+shape; ``worlds.processor_records.balance_transaction`` builds one. Balance transactions carry no ``metadata``: our
 payment id travels in the charge's ``description`` as ``order <payment id>``, which Stripe
 copies onto the charge's balance transaction and wraps for a refund's
 (``REFUND FOR CHARGE (order <payment id>)``).
@@ -25,12 +25,9 @@ import bisect
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from embedded.processor_api import Request, Response
-
-if TYPE_CHECKING:
-    from embedded.processor_api import ProcessorApi
+from embedded.processors.wire import Api, Request, Response
 
 NAME: Final = "stripe"
 PREFIX: Final = "/v1/"
@@ -99,7 +96,7 @@ def _presented_key(request: Request) -> str | None:
     return None
 
 
-def _refused(api: ProcessorApi, request: Request) -> Response | None:
+def _refused(api: Api, request: Request) -> Response | None:
     """401 unless the request carries the accepted secret key."""
     key = _presented_key(request)
     if key == api.secrets[NAME]["password"]:
@@ -128,10 +125,10 @@ class _Index:
     position: dict[str, int]
 
 
-_indexes: weakref.WeakKeyDictionary[ProcessorApi, _Index] = weakref.WeakKeyDictionary()
+_indexes: weakref.WeakKeyDictionary[Api, _Index] = weakref.WeakKeyDictionary()
 
 
-def _index(api: ProcessorApi) -> _Index:
+def _index(api: Api) -> _Index:
     records = api.records[NAME]
     index = _indexes.get(api)
     if index is None or index.source is not records or len(index.ascending) != len(records):
@@ -204,7 +201,7 @@ def _page(
     return index.ascending[start:high][::-1], start > low
 
 
-def list_balance_transactions(api: ProcessorApi, request: Request) -> Response:
+def list_balance_transactions(api: Api, request: Request) -> Response:
     """``GET /v1/balance_transactions``."""
     refused = _refused(api, request)
     if refused is not None:

@@ -16,8 +16,8 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from recon.errors import did_you_mean
+from recon.pipeline_config.base import validation_problems
 from recon_airflow.file_jobs import REPORT_FORMATS, FileReconRequest
-from recon_airflow.pipeline_config import validation_problems
 
 LIST_FIELDS: Final = ("unique_fields", "compare_fields", "date_fields", "date_formats")
 BOOL_FIELDS: Final = ("trim", "case_insensitive")

@@ -203,7 +203,7 @@ def column_problems(
     columns: Mapping[str, list[str]],
 ) -> list[str]:
     """Every key, compare or date field missing from a file, and every clash, as the DAG sees it."""
-    from recon.adhoc import column_problems as adhoc_problems
+    from recon.spec.adhoc import column_problems as adhoc_problems
 
     wanted = adhoc_options(options)
     names = tuple(f"{field} `{files[field].filename}`" for field in SIDES)

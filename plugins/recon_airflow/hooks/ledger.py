@@ -1,7 +1,7 @@
 """The ledger's positions, summed inside MongoDB: aggregation pipelines and their decoding.
 
 A position's units are the signed sum of its transactions booked up to the end of the as-of
-day (``recon.aum_samples.ledger_positions`` is the reference these pipelines must equal). Sums
+day (``worlds.aum.ledger_positions`` is the reference these pipelines must equal). Sums
 run on Decimal128 (``$toDecimal`` of every ``units``), so no float ever touches them.
 
 ``$sum`` skips what is not a number, so a bad document would silently shrink a position:
@@ -22,7 +22,7 @@ from typing import Any, Final
 import polars as pl
 from bson.decimal128 import Decimal128
 
-from recon.aum_samples import KEYS, NEGATIVE_TYPES, POSITIVE_TYPES, UNITS
+from worlds.aum import KEYS, NEGATIVE_TYPES, POSITIVE_TYPES, UNITS
 
 TXN_TYPES: Final = (*POSITIVE_TYPES, *NEGATIVE_TYPES)
 SCALE: Final = 4  # decimal places of units (Decimal(18, 4))

@@ -24,7 +24,7 @@ from recon_airflow.settings import partition_dir, reports_root, staging_root
 if TYPE_CHECKING:
     import polars as pl
 
-    from recon.reconcile import ReconResult
+    from recon.engine.reconcile import ReconResult
 # polars and the engine load when a task runs, not when the scheduler parses the DAG file.
 
 
@@ -106,7 +106,7 @@ def reconcile_partition(
 
     Bad data or a bad spec raises ``AirflowFailException``: retrying cannot help.
     """
-    from recon.reconcile import reconcile_to_dir
+    from recon.engine.reconcile import reconcile_to_dir
 
     started = dt.datetime.now(dt.UTC)
     out = partition_dir(staging_root(), recon, business_date, source)

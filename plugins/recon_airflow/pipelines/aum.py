@@ -16,8 +16,8 @@ from typing import Any
 from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from recon.pipeline_config.aum import CONFIG_NAME, AumConfig
 from recon.spec import load_spec
-from recon_airflow.aum_config import CONFIG_NAME, AumConfig
 from recon_airflow.operators.reconcile import reconcile_partition, snapshot_input
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.pipelines.common import (

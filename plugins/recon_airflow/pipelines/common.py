@@ -13,10 +13,10 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from recon.errors import ReconError
+from recon.pipeline_config.base import Config, PipelineConfig, load_pipeline_config
 from recon_airflow.dates import business_date_for
 from recon_airflow.operators.reconcile import outcome_of
 from recon_airflow.outcome import COMBINED, Outcome
-from recon_airflow.pipeline_config import Config, PipelineConfig, load_pipeline_config
 from recon_airflow.report_archive import publish_reports
 from recon_airflow.settings import partition_dir, reports_root, staging_root
 
@@ -102,7 +102,7 @@ def combined_partition(
     """
     import polars as pl
 
-    from recon.combine import combine_results
+    from recon.engine.combine import combine_results
     from recon.reports import write_reports
 
     recon = outcomes[0]["recon"]

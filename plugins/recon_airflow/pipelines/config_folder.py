@@ -1,7 +1,7 @@
 """Which recon definitions of ``config/recons/`` make DAGs, and which are invalid and why.
 
 Read by the two DAG files at every parse (the YAML files only: no other I/O). Each file is
-loaded by the same :func:`recon.recons.load_recon_definition` as ``recon validate``, so an
+loaded by the same :func:`recon.definitions.load_recon_definition` as ``recon validate``, so an
 invalid file's message is the command line's. Across files, a dag_id used twice, or taken by
 a Python DAG file of the DAG folder, makes the later file invalid (never both DAGs silently
 replacing each other).
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from recon.definitions import ReconConfigError, ReconDefinition, load_recon_definition
+from recon.definitions.loader import listing
 from recon.errors import Problem
-from recon.recons import ReconConfigError, ReconDefinition, load_recon_definition
-from recon.recons_loader import listing
 from recon_airflow.settings import REPO_ROOT
 
 SUFFIXES: Final = (".yaml", ".yml")

@@ -1,6 +1,6 @@
 """The DAG of a recon definition (``config/recons/<name>.yaml``), and the tasks it runs.
 
-``recon_dag`` wires, from a validated :class:`~recon.recons.ReconDefinition`:
+``recon_dag`` wires, from a validated :class:`~recon.definitions.ReconDefinition`:
 ``plan`` (business date -> each side's concrete location, query parameters or pipeline) ->
 ``extract_left`` / ``extract_right`` (the reader's operator: S3/SFTP files, a SQL query file, a
 MongoDB aggregation) -> ``reconcile`` (the core, with the spec re-read from the YAML) ->
@@ -19,7 +19,7 @@ import pendulum
 from airflow.sdk import DAG, BaseOperator, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from recon.recons import (
+from recon.definitions import (
     MongoReader,
     ReconConfigError,
     ReconDefinition,

@@ -4,7 +4,7 @@
   whoever triggered it: the form, the upload API, the CLI) and names the job, its business
   date and where its two files are staged.
 - ``reconcile_files`` builds the spec from the request and the staged files' columns
-  (:func:`recon.adhoc.adhoc_spec`) and runs the core.
+  (:func:`recon.spec.adhoc.adhoc_spec`) and runs the core.
 - ``email_report`` sends the summary with the reports attached to whoever asked, if anyone.
 
 Fetching, publishing and loading are the shared operators and tasks.
@@ -75,7 +75,7 @@ def reconcile_files(
     """The core on the two staged files, under the spec the request and their columns make."""
     import polars as pl
 
-    from recon.adhoc import adhoc_spec
+    from recon.spec.adhoc import adhoc_spec
 
     asked = FileReconRequest.model_validate(request)
     frames = (pl.scan_parquet(left["path"]), pl.scan_parquet(right["path"]))

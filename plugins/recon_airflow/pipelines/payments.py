@@ -15,9 +15,9 @@ from typing import Any
 from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from recon.pipeline_config.payments import CONFIG_NAME, PaymentsConfig
 from recon.spec import load_spec
 from recon_airflow.outcome import Outcome
-from recon_airflow.payments_config import CONFIG_NAME, PaymentsConfig
 from recon_airflow.pipelines.common import (
     combined_partition,
     pipeline_config,

@@ -30,6 +30,7 @@ from typing import Any, Final, TypedDict, TypeVar
 
 import polars as pl
 
+from recon.engine.summary import MONEY_DECIMALS
 from recon.errors import first_line
 from recon.result import (
     DUPLICATE,
@@ -41,7 +42,6 @@ from recon.result import (
     STATUSES,
     SUMMARY_FILE,
 )
-from recon.summary import MONEY_DECIMALS
 
 SIDES: Final = ("left", "right")
 CHECK_SIDES: Final = ("left", "right", "both")
@@ -56,7 +56,7 @@ SUMMARY_KEYS: Final = (
     "compare_fields",
 )
 CLASSIFICATION_KEYS: Final = ("column", "matched", "counts", "breaks")
-NULL_KEY_REASON: Final = r"key `[^`]*` is empty"  # recon.prepare's words for a blank key
+NULL_KEY_REASON: Final = r"key `[^`]*` is empty"  # recon.engine.prepare's words for a blank key
 When = TypeVar("When", dt.date, dt.datetime)
 
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import polars as pl
 
+from recon.engine.reconcile import write_summary
+from recon.engine.summary import summarize
 from recon.errors import ReconError
-from recon.reconcile import write_summary
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import ReconSpec
-from recon.summary import summarize
 
 SOURCE_COLUMN = "source"
 

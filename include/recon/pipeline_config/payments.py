@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from recon_airflow.pipeline_config import PipelineConfig, Strict, load_pipeline_config
-from recon_airflow.settings import config_root
+from recon.pipeline_config.base import PipelineConfig, Strict, config_root, load_pipeline_config
 
 CONFIG_NAME = "payments_recon"
 Processor = Literal["stripe", "paypal", "square"]  # the processors recon has hooks for

@@ -25,10 +25,10 @@ from pydantic import (
     model_validator,
 )
 
+from recon.definitions.patterns import check_pattern, render_pattern, render_strings
 from recon.errors import did_you_mean
-from recon.patterns import check_pattern, render_pattern, render_strings
 
-SQL_DIR: Final = Path(__file__).resolve().parents[1] / "sql"  # include/sql, beside the core
+SQL_DIR: Final = Path(__file__).resolve().parents[2] / "sql"  # include/sql, beside the core
 READERS: Final = ("s3", "sftp", "sql", "mongo")
 # The reader picks the format by the file's suffix (recon.readers.tables.FORMATS, which imports
 # polars: too heavy for a DAG parse; a unit test keeps the two in step).

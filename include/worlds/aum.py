@@ -22,7 +22,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from recon.readers.dbf_write import FieldSpec, write_dbf
+from worlds.dbf_write import FieldSpec, write_dbf
 
 KEYS: Final = ("amc_code", "folio", "product")
 SCALE: Final = 10_000  # units are held as integer ten-thousandths

@@ -6,6 +6,7 @@ with the file and the field.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +15,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from recon.errors import SpecError
-from recon_airflow.settings import config_root
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def config_root() -> Path:
+    """The project's ``config/`` folder (``RECON_CONFIG_DIR`` to point elsewhere)."""
+    return Path(os.environ.get("RECON_CONFIG_DIR") or REPO_ROOT / "config")
 
 
 class Strict(BaseModel):

@@ -7,7 +7,7 @@ from typing import Literal
 
 import polars as pl
 
-from recon.normalize import is_numeric, is_temporal
+from recon.engine.normalize import is_numeric, is_temporal
 from recon.spec import CompareRule, NormalizeStep, ReconSpec
 
 Kind = Literal["number", "string", "date"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from recon.fields import difference, same_values
-from recon.prepare import COUNT, HASH, ROW, Plan, Prepared
+from recon.engine.fields import difference, same_values
+from recon.engine.prepare import COUNT, HASH, ROW, Plan, Prepared
 from recon.result import DUPLICATE, INVALID, LEFT_ONLY, MATCHED, MISMATCHED, RIGHT_ONLY
 
 DUP_ROWS_LISTED = 5

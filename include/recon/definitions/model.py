@@ -3,7 +3,7 @@
 A definition names its schedule, the two sides (which connection and what to read: an S3 key
 pattern, an SFTP path pattern, a SQL query file, a MongoDB aggregation), the core's spec
 (inline, validated by :func:`recon.spec.spec_from_dict`), where results go and who is alerted.
-:func:`load_recon_definition` reports every mistake at once, each with its file, YAML path,
+:func:`recon.definitions.loader.load_recon_definition` reports every mistake at once, each with its file, YAML path,
 line and a hint, like the spec loader; ``recon validate`` and the DAG generator both use it, so
 the command line and Airflow's import error say the same thing.
 
@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, field_validator
 
-from recon.errors import SpecError, did_you_mean
-from recon.recons_readers import (
+from recon.definitions.sources import (
     READERS,
     SQL_DIR,
     ConnId,
@@ -38,6 +35,7 @@ from recon.recons_readers import (
     Strict,
     reader_problem,
 )
+from recon.errors import SpecError, did_you_mean
 from recon.spec import ReconSpec
 
 PRESETS: Final = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
@@ -186,40 +184,6 @@ class ReconConfigError(SpecError):
     """A recon definition is invalid; the message lists every problem (never "... and N more")."""
 
 
-def is_recon_definition(path: str | Path) -> bool:
-    """Whether a YAML file is a recon definition rather than a spec, by its content: only a
-    definition has a top-level ``schedule`` or ``spec`` (a file that cannot be read or parsed
-    is left to the spec loader, whose message says why)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
-    return isinstance(data, Mapping) and bool({"schedule", "spec"} & set(data))
-
-
-def load_recon_definition(
-    path: str | Path, *, sql_dir: Path | None = None, shown: str | None = None
-) -> ReconDefinition:
-    """Read and validate a definition; ReconConfigError lists every mistake with its line.
-
-    :param sql_dir: where query files are looked up (default ``include/sql``).
-    :param shown: how messages name the file (default: ``path`` as given).
-    """
-    from recon.recons_loader import parse_definition
-
-    path = Path(path)
-    source = shown or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ReconConfigError(f"{source}: recon definition not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReconConfigError(f"{source}: cannot read the recon definition: {exc}") from None
-    return parse_definition(text, stem=path.stem, source=source, sql_dir=sql_dir or SQL_DIR)
-
-
 __all__ = [
     "READERS",
     "SQL_DIR",
@@ -234,7 +198,5 @@ __all__ = [
     "SftpReader",
     "Side",
     "SqlReader",
-    "is_recon_definition",
-    "load_recon_definition",
     "reader_problem",
 ]

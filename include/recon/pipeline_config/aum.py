@@ -8,8 +8,7 @@ from pathlib import Path
 from pydantic import Field
 
 from recon.errors import SpecError
-from recon_airflow.pipeline_config import PipelineConfig, Strict, load_pipeline_config
-from recon_airflow.settings import config_root
+from recon.pipeline_config.base import PipelineConfig, Strict, config_root, load_pipeline_config
 
 CONFIG_NAME = "aum_recon"
 

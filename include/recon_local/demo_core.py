@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recon.reconcile import ReconResult
+from recon.engine.reconcile import ReconResult
 from recon.result import RESULTS_FILE, SUMMARY_FILE
-from recon.samples import SamplePair
+from worlds.pairs import SamplePair
 
 DEFAULT_ROWS = 5000
 DEFAULT_SEED = 7
@@ -54,7 +54,7 @@ class DemoStep:
 
 
 def generate_sample(demo: Demo) -> list[str]:
-    from recon.samples import generate_payments_pair
+    from worlds.pairs import generate_payments_pair
 
     demo.pair = pair = generate_payments_pair(demo.data_dir, rows=demo.rows, seed=demo.seed)
     planted = sum(n for status, n in pair.counts.items() if status != "matched")
@@ -69,7 +69,7 @@ def generate_sample(demo: Demo) -> list[str]:
 
 def reconcile_sample(demo: Demo) -> list[str]:
     from recon.cli import format_summary
-    from recon.reconcile import compare_files
+    from recon.engine.reconcile import compare_files
     from recon.reports import REPORT_FILES
     from recon.spec import load_spec
 
@@ -146,7 +146,7 @@ def run_demo(demo: Demo, steps: Sequence[DemoStep] = STEPS) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recon.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m recon_local.demo_core", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="payments to generate")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)

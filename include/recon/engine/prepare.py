@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from recon.errors import InputFileError, Problem, SchemaError, did_you_mean
-from recon.fields import FieldPlan, common_dtype, plan_fields
-from recon.normalize import (
+from recon.engine.fields import FieldPlan, common_dtype, plan_fields
+from recon.engine.normalize import (
     DEFAULT_DATE_FORMATS,
     is_blank,
     parsed_date,
@@ -21,6 +20,7 @@ from recon.normalize import (
     plain_number,
     text_rules,
 )
+from recon.errors import InputFileError, Problem, SchemaError, did_you_mean
 from recon.spec import TEXT_RULES, AggregateSide, NormalizeStep, ReconSpec
 
 SIDES = ("left", "right")

@@ -15,11 +15,13 @@ from typing import Any
 
 import polars as pl
 
+from recon.engine.matching import match
+from recon.engine.partitions import count_rows, partition_count, partitioned_sides
+from recon.engine.prepare import Plan, Prepared, finish, make_plan, prepare, read_error, side_query
+from recon.engine.summary import summarize
+from recon.engine.writer import write_results
 from recon.errors import InputFileError, ReconError
 from recon.files import file_digest
-from recon.matching import match
-from recon.partitions import count_rows, partition_count, partitioned_sides
-from recon.prepare import Plan, Prepared, finish, make_plan, prepare, read_error, side_query
 from recon.readers.tables import (
     DEFAULT_READ,
     ReadOptions,
@@ -29,8 +31,6 @@ from recon.readers.tables import (
 )
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import ReconSpec
-from recon.summary import summarize
-from recon.writer import write_results
 
 Inputs = dict[str, dict[str, Any]]  # side -> what summary.json records of that input
 DEFAULT_REPORTS = ("html", "csv", "xlsx", "json")

@@ -16,15 +16,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from recon.errors import Problem, SpecError, summarize_problems
-from recon.patterns import string_problems
-from recon.recons import (
+from recon.definitions.model import (
     DefinitionFields,
     ReconConfigError,
     ReconDefinition,
     check_dag_id,
     reader_problem,
 )
+from recon.definitions.patterns import string_problems
+from recon.definitions.sources import SQL_DIR
+from recon.errors import Problem, SpecError, summarize_problems
 from recon.spec import ReconSpec, inner_model, located_problem, spec_from_dict, yaml_line
 
 _SPEC_SOURCE = "<inline spec>"  # marks the core's problem paths, rewritten to `spec.<path>`
@@ -203,3 +204,33 @@ def _child(node: yaml.Node, key: str) -> yaml.Node | None:
 
 
 __all__ = ["listing", "parse_definition"]
+
+
+def is_recon_definition(path: str | Path) -> bool:
+    """Whether a YAML file is a recon definition rather than a spec, by its content: only a
+    definition has a top-level ``schedule`` or ``spec`` (a file that cannot be read or parsed
+    is left to the spec loader, whose message says why)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, Mapping) and bool({"schedule", "spec"} & set(data))
+
+
+def load_recon_definition(
+    path: str | Path, *, sql_dir: Path | None = None, shown: str | None = None
+) -> ReconDefinition:
+    """Read and validate a definition; ReconConfigError lists every mistake with its line.
+
+    :param sql_dir: where query files are looked up (default ``include/sql``).
+    :param shown: how messages name the file (default: ``path`` as given).
+    """
+    path = Path(path)
+    source = shown or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReconConfigError(f"{source}: recon definition not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReconConfigError(f"{source}: cannot read the recon definition: {exc}") from None
+    return parse_definition(text, stem=path.stem, source=source, sql_dir=sql_dir or SQL_DIR)

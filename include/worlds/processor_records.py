@@ -1,7 +1,7 @@
 """Processor records in each API's own shape (minor units), built from plain values.
 
 The local processor APIs (``embedded.processors``) serve them and the payments generator
-(``recon.payments_world``) writes them: one builder per shape, so the two cannot drift.
+(``worlds.payments``) writes them: one builder per shape, so the two cannot drift.
 """
 
 from __future__ import annotations

@@ -61,9 +61,9 @@ from recon.payments import (
     TIMING,
     Day,
 )
-from recon.processor_records import balance_transaction, payment
 from recon.result import DUPLICATE, MATCHED
-from recon.samples import decimal_amount
+from worlds.pairs import decimal_amount
+from worlds.processor_records import balance_transaction, payment
 
 PROCESSORS: Final = ("stripe", "paypal", "square")
 SETTLEMENT_WINDOW: Final = dt.timedelta(hours=1)

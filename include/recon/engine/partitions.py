@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from recon.prepare import HASH, Plan, Prepared, SideQuery, finish, read_error
+from recon.engine.prepare import HASH, Plan, Prepared, SideQuery, finish, read_error
 
 ROWS_PER_PARTITION = 1_000_000  # ~1.3 GB peak per partition pair; time is flat from 1M to 10M
 PARTITION = "__p"

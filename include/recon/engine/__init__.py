@@ -1,0 +1,8 @@
+"""The reconciliation engine: two inputs and a spec in, ``results.parquet`` and ``summary.json`` out.
+
+``prepare`` (columns, normalisation, aggregation), ``fields`` and ``normalize`` (per-field
+expressions), ``matching`` (keys joined, statuses and differences), ``partitions`` (hash
+partitions of a key space), ``summary`` (counts, money, risk, row conservation), ``writer``
+(outputs replaced atomically), ``reconcile`` (all of it for one pair) and ``combine`` (several
+sources' results as one).
+"""

@@ -1,0 +1,9 @@
+"""Generated worlds for tests, the demo and benchmarks: never part of the core (its wheel ships
+none of this).
+
+- ``pairs``: a processor export against a ledger, every kind of break planted, with its truth;
+- ``aum``: CAMS and KARVY registrar holdings (DBF) against a MongoDB ledger;
+- ``payments``: a payments day at Stripe, PayPal and Square against the internal ledger;
+- ``processor_records``: those payments in each processor's own API shape;
+- ``dbf_write``: dBase files written the way the registrars' systems write them.
+"""
