@@ -14,11 +14,8 @@ snapshot only once whole.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +23,10 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from recon.errors import did_you_mean
-from recon.files import file_digest, replaced_atomically
+from recon.files import file_digest
+from recon_airflow.errors import BadInputError
 from recon_airflow.hooks.mongo import mongo_client
+from recon_airflow.operators.staging import batched, write_snapshot
 from recon_airflow.outcome import Snapshot
 
 if TYPE_CHECKING:
@@ -35,91 +34,9 @@ if TYPE_CHECKING:
 # pymongo, polars and pyarrow are imported where used: DAG files import this module at parse.
 
 
-class SnapshotShapeError(ValueError):
+class SnapshotShapeError(BadInputError):
     """Documents that cannot be rows: a nested value, a required field missing, or a field
     outside a fixed schema."""
-
-
-def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def write_snapshot(
-    frames: Iterable[pl.DataFrame], path: Path, schema: pl.Schema | None = None
-) -> int:
-    """Write ``frames`` to ``path`` as Parquet (a row group each), atomically; the row count.
-
-    :param schema: the snapshot's columns and types (a frame with other columns is refused);
-        None: the frames' own, a field first seen in a later frame included (documents of a
-        collection need not all have every field), earlier rows null there. An empty input
-        then gives a file without columns.
-    """
-    import polars as pl
-
-    rows = 0
-    with (
-        replaced_atomically(path) as staged,
-        tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as folder,
-    ):
-        parts: list[Path] = []
-        writer: _PartWriter | None = None
-        for frame in frames:
-            if writer is not None and not writer.fits(frame):
-                if schema is not None:
-                    extra = [name for name in frame.columns if name not in schema]
-                    raise SnapshotShapeError(f"unexpected field(s) {extra} after row {rows}")
-                writer.close()  # new fields: a wider part; the parts are stacked at the end
-                writer = _PartWriter(Path(folder) / f"{len(parts)}.parquet", writer.widened(frame))
-                parts.append(writer.path)
-            if writer is None:
-                writer = _PartWriter(Path(folder) / "0.parquet", schema or frame.schema)
-                parts.append(writer.path)
-            writer.write(frame)
-            rows += frame.height
-        if writer is None:  # no frame at all: still a valid (empty) snapshot
-            pl.DataFrame(schema=schema or {}).write_parquet(staged)
-            return 0
-        writer.close()
-        if len(parts) == 1:
-            os.replace(parts[0], staged)
-        else:
-            scans = [pl.scan_parquet(part) for part in parts]
-            pl.concat(scans, how="diagonal").sink_parquet(staged)
-    return rows
-
-
-class _PartWriter:
-    """One Parquet file of a fixed schema, written a frame (row group) at a time."""
-
-    def __init__(self, path: Path, schema: pl.Schema) -> None:
-        import polars as pl
-        import pyarrow.parquet as pq
-
-        self.path = path
-        self.schema = schema
-        self.arrow = pl.DataFrame(schema=schema).to_arrow().schema
-        self._writer = pq.ParquetWriter(path, self.arrow)
-
-    def fits(self, frame: pl.DataFrame) -> bool:
-        return all(name in self.schema for name in frame.columns)
-
-    def widened(self, frame: pl.DataFrame) -> pl.Schema:
-        import polars as pl
-
-        added = {n: t for n, t in frame.schema.items() if n not in self.schema}
-        return pl.Schema({**self.schema, **added})
-
-    def write(self, frame: pl.DataFrame) -> None:
-        import polars as pl
-
-        absent = [pl.lit(None).alias(n) for n in self.schema if n not in frame.columns]
-        table = frame.with_columns(absent).select(list(self.schema)).to_arrow()
-        self._writer.write_table(table.cast(self.arrow))
-
-    def close(self) -> None:
-        self._writer.close()
 
 
 def documents_frame(docs: Sequence[Mapping[str, Any]], first_row: int = 1) -> pl.DataFrame:
