@@ -17,11 +17,10 @@ Any task failure alerts by email and Slack.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.providers.sftp.sensors.sftp import SFTPSensor
 from airflow.sdk import Param, dag
 
-from recon_airflow.dag_defaults import business_date_param, default_args
+from recon_airflow.dag_defaults import business_date_param, dag_settings
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
@@ -47,20 +46,7 @@ CONN = {
 
 @dag(
     dag_id="aum_recon",
-    doc_md=__doc__,
     schedule="30 7 * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
-    catchup=False,
-    max_active_runs=2,
-    tags=["recon", "aum", "registrar"],
-    default_args=default_args(
-        owner="recon-ops",
-        emails=OPS_EMAIL,
-        smtp_conn_id=CONN["smtp"],
-        slack_conn_id=CONN["slack"],
-        timezone=TIMEZONE,
-        days_before=DAYS_BEFORE,
-    ),
     params={
         "business_date": business_date_param(
             "The date the holdings are for; empty = the day before the run (IST)."
@@ -82,7 +68,17 @@ CONN = {
             description="Absolute units tolerance; empty = the spec's (0.001).",
         ),
     },
-    render_template_as_native_obj=True,
+    **dag_settings(
+        doc_md=__doc__,
+        timezone=TIMEZONE,
+        days_before=DAYS_BEFORE,
+        owner="recon-ops",
+        emails=OPS_EMAIL,
+        tags=["recon", "aum", "registrar"],
+        smtp_conn_id=CONN["smtp"],
+        slack_conn_id=CONN["slack"],
+        max_active_runs=2,
+    ),
 )
 def aum_recon() -> None:
     plan = plan_run(

@@ -17,10 +17,9 @@ given. Any task failure alerts operations by e-mail and Slack.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag
 
-from recon_airflow.dag_defaults import business_date_param, default_args
+from recon_airflow.dag_defaults import business_date_param, dag_settings
 from recon_airflow.file_jobs import DAG_ID, JOB_ID_PATTERN, REPORT_FORMATS
 from recon_airflow.operators.file_extract import FileToStagingOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
@@ -46,20 +45,7 @@ TEXT_LIST = {"type": "string", "minLength": 1}
 
 @dag(
     dag_id=DAG_ID,
-    doc_md=__doc__,
     schedule=None,  # on demand: the trigger form, the upload API or `airflow dags trigger`
-    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
-    catchup=False,
-    max_active_runs=4,
-    tags=["recon", "adhoc", "files"],
-    default_args=default_args(
-        owner="recon-ops",
-        emails=OPS_EMAIL,
-        smtp_conn_id=CONN["smtp"],
-        slack_conn_id=CONN["slack"],
-        timezone=TIMEZONE,
-        days_before=DAYS_BEFORE,
-    ),
     params={
         "left": Param(
             type="string",
@@ -191,7 +177,17 @@ TEXT_LIST = {"type": "string", "minLength": 1}
             section="Reading",
         ),
     },
-    render_template_as_native_obj=True,
+    **dag_settings(
+        doc_md=__doc__,
+        timezone=TIMEZONE,
+        days_before=DAYS_BEFORE,
+        owner="recon-ops",
+        emails=OPS_EMAIL,
+        tags=["recon", "adhoc", "files"],
+        smtp_conn_id=CONN["smtp"],
+        slack_conn_id=CONN["slack"],
+        max_active_runs=4,
+    ),
 )
 def file_recon() -> None:
     plan = plan_job()

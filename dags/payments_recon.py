@@ -22,10 +22,9 @@ settlement window; **backfill** a range to (re)build each date's partition.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag
 
-from recon_airflow.dag_defaults import business_date_param, default_args
+from recon_airflow.dag_defaults import business_date_param, dag_settings
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.payments_reconcile import PaymentsReconcileOperator
@@ -46,20 +45,7 @@ CONN = {
 
 @dag(
     dag_id="payments_recon",
-    doc_md=__doc__,
     schedule="0 6 * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
-    catchup=False,
-    max_active_runs=2,
-    tags=["recon", "payments", "processor"],
-    default_args=default_args(
-        owner="recon-finance",
-        emails=FINANCE_EMAIL,
-        smtp_conn_id=CONN["smtp"],
-        slack_conn_id=CONN["slack"],
-        timezone=TIMEZONE,
-        days_before=DAYS_BEFORE,
-    ),
     params={
         "business_date": business_date_param(
             "The UTC day to reconcile; empty = the day before the run."
@@ -91,7 +77,17 @@ CONN = {
             "as timing; empty = the pipeline config's (1 h).",
         ),
     },
-    render_template_as_native_obj=True,
+    **dag_settings(
+        doc_md=__doc__,
+        timezone=TIMEZONE,
+        days_before=DAYS_BEFORE,
+        owner="recon-finance",
+        emails=FINANCE_EMAIL,
+        tags=["recon", "payments", "processor"],
+        smtp_conn_id=CONN["smtp"],
+        slack_conn_id=CONN["slack"],
+        max_active_runs=2,
+    ),
 )
 def payments_recon() -> None:
     plan = plan_run(

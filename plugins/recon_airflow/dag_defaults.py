@@ -1,5 +1,6 @@
-"""What every recon DAG shares: retries with backoff, an owner and failure alerts for its tasks,
-and the business date param."""
+"""What every recon DAG shares: the ``@dag`` header (a static start, no catch-up, native
+templates), retries with backoff, an owner and failure alerts for its tasks, and the business
+date param."""
 
 from __future__ import annotations
 
@@ -49,4 +50,47 @@ def default_args(
             timezone=timezone,
             days_before=days_before,
         ),
+    }
+
+
+START_DATE = (2026, 1, 1)
+
+
+def dag_settings(
+    *,
+    doc_md: str | None,
+    timezone: str,
+    days_before: int,
+    owner: str,
+    emails: Sequence[str],
+    tags: Sequence[str],
+    smtp_conn_id: str = "recon_smtp",
+    slack_conn_id: str = "recon_slack",
+    max_active_runs: int = 2,
+    start_date: tuple[int, int, int] = START_DATE,
+) -> dict[str, Any]:
+    """The ``@dag(...)`` / ``DAG(...)`` arguments every recon DAG has besides its id, schedule
+    and params: ``@dag(dag_id=..., schedule=..., params={...}, **dag_settings(...))``.
+
+    A static start in the recon's time zone, no catch-up (a backfill is asked for, never a
+    surprise), native templates (lists and numbers from the form stay what they are), and
+    :func:`default_args` with its failure alerts.
+    """
+    import pendulum
+
+    return {
+        "doc_md": doc_md,
+        "start_date": pendulum.datetime(*start_date, tz=timezone),
+        "catchup": False,
+        "max_active_runs": max_active_runs,
+        "tags": list(tags),
+        "default_args": default_args(
+            owner=owner,
+            emails=emails,
+            smtp_conn_id=smtp_conn_id,
+            slack_conn_id=slack_conn_id,
+            timezone=timezone,
+            days_before=days_before,
+        ),
+        "render_template_as_native_obj": True,
     }

@@ -18,7 +18,7 @@ from typing import Any, Final, cast
 
 from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 from airflow.providers.smtp.hooks.smtp import SmtpHook
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import BaseNotifier, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from slack_sdk.errors import SlackClientError
 
@@ -123,15 +123,19 @@ def send_summary(
     return {"email": True, "slack": slack}
 
 
-class FailureAlert:
+class FailureAlert(BaseNotifier):
     """The ``on_failure_callback`` of every recon DAG: the failure email and the Slack message,
     each tried once.
 
     A failing alert is logged (connection id and error) and never raised: it must not hide the
-    task's own error. Plain attributes only, so the callback pickles and copies with its task.
-    ``timezone`` and ``days_before`` say which business date a run without a ``business_date``
-    param is for (see :func:`~recon_airflow.notifiers.messages.business_date_of`).
+    task's own error. ``timezone`` and ``days_before`` say which business date a run without a
+    ``business_date`` param is for (see :func:`recon_airflow.dates.business_date_of`). The
+    messages are built by pure functions (``recon_airflow.notifiers.failure``).
     """
+
+    # nothing templated: the recipients and connection ids are the DAG's constants
+    template_fields: Sequence[str] = ()
+    _FIELDS = ("email_to", "smtp_conn_id", "slack_conn_id", "timezone", "days_before")
 
     def __init__(
         self,
@@ -142,13 +146,21 @@ class FailureAlert:
         timezone: str | None = None,
         days_before: int = 0,
     ) -> None:
+        super().__init__()
         self.email_to = recipients(email_to)
         self.smtp_conn_id = smtp_conn_id
         self.slack_conn_id = slack_conn_id
         self.timezone = timezone
         self.days_before = days_before
 
-    def __call__(self, context: Mapping[str, Any]) -> None:
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        # callbacks can be handed a DAG without a template environment (a serialized DAG, as
+        # AIRFLOW-NOTES records for dag.test()): render with a plain sandbox then, never fail
+        if jinja_env is None and not hasattr(context.get("dag"), "get_template_env"):
+            jinja_env = self.get_template_env(dag=None)
+        super().render_template_fields(context, jinja_env)
+
+    def notify(self, context: Any) -> None:
         info = failure_info(context, timezone=self.timezone, days_before=self.days_before)
         _attempt(
             "failure email",
@@ -161,15 +173,18 @@ class FailureAlert:
             lambda: send_slack(failure_slack(info), slack_conn_id=self.slack_conn_id),
         )
 
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._values(), strict=True))
         return f"FailureAlert({fields})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, FailureAlert) and vars(self) == vars(other)
+        return isinstance(other, FailureAlert) and self._values() == other._values()
 
     def __hash__(self) -> int:
-        return hash(tuple(vars(self).values()))
+        return hash(self._values())
 
 
 def recipients(email_to: Sequence[str] | str) -> tuple[str, ...]:
