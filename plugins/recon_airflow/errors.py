@@ -4,20 +4,22 @@ Every error recon_airflow raises on purpose is a ``PipelineError``, and says by 
 whether a retry can help:
 
 - ``BadInputError`` (bad data, bad config, a refused request): retrying gets the same answer,
-  so the task fails for good (``AirflowFailException``, no retry);
+  so it is an ``AirflowFailException``: the task fails for good, without retry;
 - ``ServiceUnavailableError`` (a server that does not answer, times out or is overloaded):
   transient, so the task's ``retries`` and backoff apply, then the failure alert.
 
 The core's own errors (``recon.errors.ReconError``: a bad spec, a bad file, a broken row
-count) are bad input too. :func:`failing_for_good` turns all of these into
-``AirflowFailException`` in one place; anything else (an ``OSError``, a driver's connection
-error) propagates as it is and is retried.
+count) are bad input too; the core never imports Airflow, so :func:`failing_for_good` turns
+them into ``BadInputError`` at the task's edge. Anything else (an ``OSError``, a driver's
+connection error) propagates as it is and is retried.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from airflow.sdk.exceptions import AirflowFailException
 
 from recon.errors import ReconError
 
@@ -26,7 +28,7 @@ class PipelineError(Exception):
     """Base of every error recon_airflow raises on purpose."""
 
 
-class BadInputError(PipelineError, ValueError):
+class BadInputError(PipelineError, AirflowFailException, ValueError):
     """Data, configuration or a request that cannot be used as it is: no retry fixes it."""
 
 
@@ -34,27 +36,21 @@ class ServiceUnavailableError(PipelineError, ConnectionError):
     """A service did not answer in time or refused for now: transient, the task retries."""
 
 
-NOT_RETRYABLE: tuple[type[Exception], ...] = (BadInputError, ReconError)
-
-
 def is_retryable(exc: BaseException) -> bool:
     """Whether Airflow's retries may fix ``exc`` (anything not known to be bad input)."""
-    return not isinstance(exc, NOT_RETRYABLE)
+    return not isinstance(exc, BadInputError | ReconError | AirflowFailException)
 
 
 @contextmanager
 def failing_for_good(prefix: str = "") -> Iterator[None]:
-    """Inside the block, bad input fails the task without retry; the rest is left to retries.
+    """Inside the block, the core's errors (bad spec, bad file) fail the task without retry.
 
     :param prefix: what the message is about (``"CAMS 2026-11-20"``), put before it.
     """
-    from airflow.sdk.exceptions import AirflowFailException
-
     try:
         yield
-    except NOT_RETRYABLE as exc:
-        message = f"{prefix}: {exc}" if prefix else str(exc)
-        raise AirflowFailException(message) from None
+    except ReconError as exc:
+        raise BadInputError(f"{prefix}: {exc}" if prefix else str(exc)) from None
 
 
 __all__ = [

@@ -12,7 +12,7 @@ Three forms, one line each in a trigger form or an API call:
 A fetch writes a temporary file beside the target and renames it once complete, so a failed
 fetch leaves nothing behind. Not-found and connection troubles raise ``FileNotFoundError`` /
 ``ConnectionError`` (retryable); a malformed location or an insecure connection raises
-``ValueError`` / ``AirflowFailException`` (not retryable).
+``BadInputError`` (a ``ValueError``, not retryable).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final, Literal
 
-from airflow.sdk.exceptions import AirflowFailException
+from recon_airflow.errors import BadInputError
 
 Scheme = Literal["s3", "sftp", "staging"]
 FORMS: Final = "s3://<bucket>/<key>, sftp://<conn_id>/<path> or staging:<relative path>"
@@ -49,22 +49,22 @@ def parse_location(text: str) -> Location:
     """``text`` as a Location; ValueError says what is wrong and which forms are accepted."""
     raw = (text or "").strip()
     if not raw:
-        raise ValueError(f"no file location given; use {FORMS}")
+        raise BadInputError(f"no file location given; use {FORMS}")
     if "://" in raw:
         scheme, _, rest = raw.partition("://")
         container, _, path = rest.partition("/")
         if scheme not in ("s3", "sftp"):
-            raise ValueError(f"{raw!r}: unknown scheme {scheme!r}; use {FORMS}")
+            raise BadInputError(f"{raw!r}: unknown scheme {scheme!r}; use {FORMS}")
         if not container or not path or path.endswith("/"):
             what = "bucket and key" if scheme == "s3" else "connection id and file path"
-            raise ValueError(f"{raw!r}: needs a {what}; use {FORMS}")
+            raise BadInputError(f"{raw!r}: needs a {what}; use {FORMS}")
         if scheme == "s3":
             return Location("s3", container, path)
         return Location("sftp", container, "/" + path)
     relative = raw.removeprefix("staging:")
     parts = PurePosixPath(relative).parts
     if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
-        raise ValueError(f"{raw!r}: a staging file is a relative path inside the staging store")
+        raise BadInputError(f"{raw!r}: a staging file is a relative path inside the staging store")
     return Location("staging", "", relative)
 
 
@@ -81,7 +81,7 @@ def fetch(location: Location, dest: Path, *, staging: Path, s3_conn_id: str = "r
         else:
             source = staging / location.path
             if not source.resolve().is_relative_to(staging.resolve()):
-                raise ValueError(f"{location}: points outside the staging store")
+                raise BadInputError(f"{location}: points outside the staging store")
             if not source.is_file():
                 raise FileNotFoundError(f"{location}: no such file in the staging store")
             shutil.copyfile(source, staged)
@@ -95,7 +95,7 @@ def sftp_download(conn_id: str, remote: str, local: Path, *, conn_retry_attempts
 
     hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=conn_retry_attempts)
     if hook.no_host_key_check or hook.allow_host_key_change:
-        raise AirflowFailException(
+        raise BadInputError(
             f"SFTP connection {conn_id!r} skips host key verification; remove "
             "no_host_key_check/allow_host_key_change and set its `host_key` extra to the "
             "server's public key (ssh-keyscan -p PORT HOST)"

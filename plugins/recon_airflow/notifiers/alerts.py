@@ -19,10 +19,11 @@ from typing import Any, Final, cast
 from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.sdk import BaseNotifier, BaseOperator, Context
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 from slack_sdk.errors import SlackClientError
 
 from recon.result import RESULTS_FILE
+from recon_airflow.errors import BadInputError
 from recon_airflow.notifiers.messages import (
     failure_email,
     failure_info,
@@ -331,7 +332,7 @@ class SummaryAlertOperator(BaseOperator):
 def outcome_list(value: Any) -> list[Outcome]:
     """The outcomes as a list; a rendered string or a non-dict item is a wiring mistake."""
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise AirflowFailException(
+        raise BadInputError(
             f"outcomes must be a list of Outcome dicts, got {type(value).__name__}: pass the "
             "reconcile task's .output, or render templates as native objects "
             "(render_template_as_native_obj=True)"
@@ -339,5 +340,5 @@ def outcome_list(value: Any) -> list[Outcome]:
     items = [item for item in value if item is not None]  # a skipped mapped source leaves None
     wrong = [type(item).__name__ for item in items if not isinstance(item, Mapping)]
     if wrong:
-        raise AirflowFailException(f"outcomes must be Outcome dicts, got {', '.join(wrong)}")
+        raise BadInputError(f"outcomes must be Outcome dicts, got {', '.join(wrong)}")
     return [cast(Outcome, item) for item in items]

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowFailException
 
+from recon_airflow.errors import BadInputError
 from recon_airflow.hooks.mongo import mongo_client
 from recon_airflow.outcome import Outcome
 
@@ -57,7 +57,7 @@ class MongoResultsOperator(BaseOperator):
                     run_id=run_id,
                 )
             except ResultsStoreError as err:  # the results or the index are wrong: no retry
-                raise AirflowFailException(str(err)) from None
+                raise BadInputError(str(err)) from None
         self.log.info(
             "%s.%s: %s %s %s: %d documents written, %d replaced (transaction: %s)",
             self.database,

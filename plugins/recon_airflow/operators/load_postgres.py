@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowFailException
 
+from recon_airflow.errors import BadInputError
 from recon_airflow.outcome import Outcome
 
 
@@ -46,7 +46,7 @@ class PostgresResultsOperator(BaseOperator):
                 hook, self.outcome, dag_id=dag_run.dag_id, airflow_run_id=dag_run.run_id
             )
         except BadOutcomeError as err:  # the result files are wrong: a retry cannot help
-            raise AirflowFailException(str(err)) from None
+            raise BadInputError(str(err)) from None
         self.log.info(
             "recon.runs %s %s %s: run %d, %d breaks (%d seen before), %d/%d checks failed%s",
             stats["recon"],

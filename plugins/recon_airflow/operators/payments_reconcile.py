@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowFailException
 
 from recon.errors import ReconError
 from recon.spec import load_spec
+from recon_airflow.errors import BadInputError
 from recon_airflow.operators.reconcile import reported_partition, snapshot_input, with_tolerance
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.settings import partition_dir, staging_root
@@ -86,7 +86,7 @@ class PaymentsReconcileOperator(BaseOperator):
                 inputs=inputs,
             )
         except (ReconError, ValueError) as exc:  # bad data, spec or params: retrying cannot help
-            raise AirflowFailException(f"{source} {self.business_date}: {exc}") from None
+            raise BadInputError(f"{source} {self.business_date}: {exc}") from None
         outcome = reported_partition(
             spec,
             result,

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowFailException
 
-from recon.errors import ReconError
 from recon.spec import ReconSpec, load_spec
+from recon_airflow.errors import BadInputError, failing_for_good
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.settings import partition_dir, reports_root, staging_root
 
@@ -44,10 +43,10 @@ def with_tolerance(spec: ReconSpec, tolerance: float | str | None) -> ReconSpec:
     try:
         value = float(tolerance)
     except (TypeError, ValueError):
-        raise AirflowFailException(f"tolerance {tolerance!r} is not a number") from None
+        raise BadInputError(f"tolerance {tolerance!r} is not a number") from None
     field = spec.amount_field()
     if value < 0 or field is None or field not in spec.compare:
-        raise AirflowFailException(
+        raise BadInputError(
             f"cannot set tolerance {tolerance!r}: it must be >= 0 and the spec "
             f"{spec.name!r} needs a numeric amount field"
         )
@@ -104,17 +103,15 @@ def reconcile_partition(
 ) -> Outcome:
     """Reconcile one partition into its staging folder and write its reports (replacing both).
 
-    Bad data or a bad spec raises ``AirflowFailException``: retrying cannot help.
+    Bad data or a bad spec raises ``BadInputError`` (no retry): retrying cannot help.
     """
     from recon.engine.reconcile import reconcile_to_dir
 
     started = dt.datetime.now(dt.UTC)
     out = partition_dir(staging_root(), recon, business_date, source)
     names = (str(inputs["left"].get("file", "left")), str(inputs["right"].get("file", "right")))
-    try:
+    with failing_for_good(source):
         result = reconcile_to_dir(left, right, spec, out, sources=names, inputs=inputs)
-    except ReconError as exc:
-        raise AirflowFailException(f"{source}: {exc}") from None
     return reported_partition(
         spec,
         result,
@@ -142,7 +139,7 @@ def reported_partition(
     from recon.reports import write_reports
 
     if result.path is None:
-        raise AirflowFailException(f"{source}: the result was not written to a folder")
+        raise BadInputError(f"{source}: the result was not written to a folder")
     report_dir = partition_dir(reports_root(), recon, business_date, source)
     shutil.rmtree(report_dir, ignore_errors=True)  # a re-run replaces, never mixes
     if report_formats is None:
@@ -208,12 +205,10 @@ class ReconcileOperator(BaseOperator):
         import polars as pl
 
         source = self.left["source"]
-        try:
+        if source not in self.specs:
+            raise BadInputError(f"no spec configured for source {source!r}")
+        with failing_for_good():
             spec = load_spec(self.specs[source])
-        except KeyError:
-            raise AirflowFailException(f"no spec configured for source {source!r}") from None
-        except ReconError as exc:
-            raise AirflowFailException(str(exc)) from None
         where = (self.right_filters or {}).get(source)
         outcome = reconcile_partition(
             with_tolerance(spec, self.tolerance),

@@ -14,10 +14,10 @@ import logging
 from typing import Any
 
 from airflow.sdk import get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from recon.pipeline_config.aum import CONFIG_NAME, AumConfig
 from recon.spec import load_spec
+from recon_airflow.errors import BadInputError
 from recon_airflow.operators.reconcile import reconcile_partition, snapshot_input
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.pipelines.common import (
@@ -44,7 +44,7 @@ def plan_run(registrars: list[str], business_date: str | None = None) -> dict[st
     day = run_business_date(business_date, timezone=TIMEZONE, days_before=DAYS_BEFORE)
     config = _config()
     if not registrars:
-        raise AirflowFailException("choose at least one registrar")
+        raise BadInputError("choose at least one registrar")
     chosen = [config.registrar(name) for name in registrars]  # unknown names fail here
     dag_id = context["dag"].dag_id
     fetch = []
@@ -112,7 +112,7 @@ def merge_registrars(
     config = _config()
     sources = list(outcomes)
     if not sources:
-        raise AirflowFailException("no registrar was reconciled")
+        raise BadInputError("no registrar was reconciled")
     sources.append(_unassigned(config, sources[0], ledger, business_date))
     spec = load_spec(config.spec_path(sources[0]["source"]))
     combined = combined_partition(sources, spec, business_date=business_date, name="all sources")

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
 
-from recon.errors import ReconError
 from recon.pipeline_config.base import Config, PipelineConfig, load_pipeline_config
 from recon_airflow.dates import business_date_for
+from recon_airflow.errors import BadInputError, failing_for_good
 from recon_airflow.operators.reconcile import outcome_of
 from recon_airflow.outcome import COMBINED, Outcome
 from recon_airflow.report_archive import publish_reports
@@ -36,11 +35,9 @@ def business_date_of(
     try:
         day = business_date_for(param, logical, timezone=timezone, days_before=days_before)
     except ValueError:
-        raise AirflowFailException(
-            f"business_date {param!r} is not a date; use YYYY-MM-DD"
-        ) from None
+        raise BadInputError(f"business_date {param!r} is not a date; use YYYY-MM-DD") from None
     if day is None:
-        raise AirflowFailException("no business_date given and the run has no logical date")
+        raise BadInputError("no business_date given and the run has no logical date")
     return day
 
 
@@ -53,10 +50,8 @@ def run_business_date(param: str | None, *, timezone: str, days_before: int) -> 
 
 def pipeline_config(model: type[Config], name: str) -> Config:
     """The pipeline's config; a mistake in it fails the task without retry."""
-    try:
+    with failing_for_good():
         return load_pipeline_config(model, name)
-    except ReconError as exc:
-        raise AirflowFailException(str(exc)) from None
 
 
 @task

@@ -16,9 +16,8 @@ import logging
 from typing import Any
 
 from airflow.sdk import get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
 
-from recon.errors import ReconError
+from recon_airflow.errors import BadInputError, failing_for_good
 from recon_airflow.file_jobs import (
     DAG_ID,
     FileReconRequest,
@@ -45,7 +44,7 @@ def plan_job() -> dict[str, Any]:
     try:
         request = parse_request(conf)
     except ValueError as exc:
-        raise AirflowFailException(f"{DAG_ID}: {exc}") from None
+        raise BadInputError(f"{DAG_ID}: {exc}") from None
     job = job_id_of(request, context["dag_run"].run_id)
     asked = request.business_date.isoformat() if request.business_date else None
     day = run_business_date(asked, timezone=TIMEZONE, days_before=DAYS_BEFORE)
@@ -80,15 +79,13 @@ def reconcile_files(
     asked = FileReconRequest.model_validate(request)
     frames = (pl.scan_parquet(left["path"]), pl.scan_parquet(right["path"]))
     options = adhoc_options(asked.model_dump(), name=f"{DAG_ID}.{job_id}")
-    try:
+    with failing_for_good(job_id):
         spec = adhoc_spec(
             options,
             frames[0].collect_schema().names(),
             frames[1].collect_schema().names(),
             files=(left["file"], right["file"]),
         )
-    except ReconError as exc:
-        raise AirflowFailException(f"{job_id}: {exc}") from None
     return reconcile_partition(
         spec,
         *frames,

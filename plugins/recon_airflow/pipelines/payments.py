@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from recon.pipeline_config.payments import CONFIG_NAME, PaymentsConfig
 from recon.spec import load_spec
+from recon_airflow.errors import BadInputError
 from recon_airflow.outcome import Outcome
 from recon_airflow.pipelines.common import (
     combined_partition,
@@ -41,13 +41,13 @@ def plan_run(
     config = pipeline_config(PaymentsConfig, CONFIG_NAME)
     unknown = sorted(set(processors or ()) - set(config.processors))
     if not processors or unknown:
-        raise AirflowFailException(
+        raise BadInputError(
             f"choose processors among {', '.join(config.processors)}"
             + (f" (unknown: {', '.join(unknown)})" if unknown else "")
         )
     window = config.settlement_window_hours if settlement_hours is None else settlement_hours
     if not 0 <= float(window) <= 24:
-        raise AirflowFailException(f"settlement window {window} h must be between 0 and 24")
+        raise BadInputError(f"settlement window {window} h must be between 0 and 24")
     dag_id = context["dag"].dag_id
     staging = staging_root()
     return {
@@ -77,7 +77,7 @@ def merge_processors(outcomes: list[Outcome], spec: str, business_date: str) -> 
     from recon.payments import combined_summary
 
     if not outcomes:
-        raise AirflowFailException("no processor was reconciled")
+        raise BadInputError("no processor was reconciled")
     payments = load_spec(spec)
     return combined_partition(
         outcomes,
