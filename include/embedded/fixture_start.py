@@ -8,15 +8,19 @@ tail) goes to the captured stderr of the setup.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
 from embedded.base import Managed, ServiceError
 
 ServerT = TypeVar("ServerT", bound=Managed)
+
+
+class Resettable(Protocol):
+    def reset(self) -> None: ...
 
 
 @contextmanager
@@ -31,3 +35,35 @@ def started(server: ServerT) -> Iterator[ServerT]:
         yield server
     finally:
         server.stop()
+
+
+def server_fixture(make: Callable[[], ServerT], doc: str) -> Any:
+    """A session fixture that starts ``make()`` on first use and stops it at the end."""
+
+    @pytest.fixture(scope="session")
+    def fixture() -> Iterator[ServerT]:
+        with started(make()) as server:
+            yield server
+
+    fixture.__doc__ = doc
+    return fixture
+
+
+def clean_fixture(server: str, doc: str) -> Any:
+    """A fixture giving the session fixture named ``server``, emptied (``reset()``) first."""
+
+    @pytest.fixture
+    def fixture(request: pytest.FixtureRequest) -> Any:
+        running: Resettable = request.getfixturevalue(server)
+        running.reset()
+        return running
+
+    fixture.__doc__ = doc
+    return fixture
+
+
+def connections_set(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> dict[str, str]:
+    """Set ``AIRFLOW_CONN_*`` variables for one test; returns them."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
