@@ -18,7 +18,9 @@ from embedded.slack import EmbeddedSlackWebhook
 from embedded.smtp import EmbeddedSmtp
 
 sftp = server_fixture(EmbeddedSftp, "An SFTP server whose host key the connections carry.")
-s3 = server_fixture(EmbeddedS3, "An S3 server (moto, or RECON_TEST_S3_ENDPOINT) with its default bucket.")
+s3 = server_fixture(
+    EmbeddedS3, "An S3 server (moto, or RECON_TEST_S3_ENDPOINT) with its default bucket."
+)
 smtp = server_fixture(EmbeddedSmtp, "An SMTP server capturing every message.")
 slack = server_fixture(EmbeddedSlackWebhook, "A Slack webhook recorder.")
 processor_server = server_fixture(
