@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import socket
@@ -128,6 +129,47 @@ class Managed:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class ExternalOrEmbedded(Managed):
+    """A server started here, or an external one when an env var names its URL.
+
+    ``start()`` runs ``_start_external(url)`` or ``_start_embedded()``, then ``_ready()``; a
+    failure anywhere stops what was started. Subclasses set ``external_url`` and ``_running``
+    in ``__init__`` and clear ``_running`` in ``stop()``.
+    """
+
+    external_url: str | None = None
+    _running: bool = False
+
+    @property
+    def is_external(self) -> bool:
+        return self.external_url is not None
+
+    def start(self) -> Self:
+        if self._running:
+            return self
+        atexit.register(self.stop)
+        try:
+            if self.external_url is not None:
+                self._start_external(self.external_url)
+            else:
+                self._start_embedded()
+            self._ready()
+        except BaseException:
+            self.stop()
+            raise
+        self._running = True
+        return self
+
+    def _start_external(self, url: str) -> None:
+        raise NotImplementedError
+
+    def _start_embedded(self) -> None:
+        raise NotImplementedError
+
+    def _ready(self) -> None:
+        """Wait until the server answers (nothing to wait for by default)."""
 
 
 class Service(Protocol):

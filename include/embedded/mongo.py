@@ -34,7 +34,7 @@ from pymongo.uri_parser import parse_uri
 from embedded.base import (
     LOOPBACK,
     AirflowConnection,
-    Managed,
+    ExternalOrEmbedded,
     ServiceError,
     external,
     free_port,
@@ -69,7 +69,7 @@ def _log_tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.strip().splitlines()[-lines:]) or "(empty server log)"
 
 
-class EmbeddedMongo(Managed):
+class EmbeddedMongo(ExternalOrEmbedded):
     """A MongoDB-wire server (or a database on an external one) for one test session or demo."""
 
     def __init__(self, *, start_timeout: float = 30.0) -> None:
@@ -90,26 +90,6 @@ class EmbeddedMongo(Managed):
         self._running = False
 
     # lifecycle -------------------------------------------------------------------------
-
-    @property
-    def is_external(self) -> bool:
-        return self.external_url is not None
-
-    def start(self) -> EmbeddedMongo:
-        if self._running:
-            return self
-        atexit.register(self.stop)
-        try:
-            if self.external_url is not None:
-                self._start_external(self.external_url)
-            else:
-                self._start_embedded()
-            self._wait_for_ping()
-        except BaseException:
-            self.stop()
-            raise
-        self._running = True
-        return self
 
     def stop(self) -> None:
         """Stop the server (or drop the session database); safe to call twice."""
@@ -234,7 +214,7 @@ class EmbeddedMongo(Managed):
             f"{self.start_timeout:.0f} s\nserver log tail:\n{_log_tail(log_path)}"
         )
 
-    def _wait_for_ping(self) -> None:
+    def _ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
         last: Exception | None = None
         while time.monotonic() < deadline:

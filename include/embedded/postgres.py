@@ -32,7 +32,14 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from embedded.base import LOOPBACK, AirflowConnection, Managed, ServiceError, external, free_port
+from embedded.base import (
+    LOOPBACK,
+    AirflowConnection,
+    ExternalOrEmbedded,
+    ServiceError,
+    external,
+    free_port,
+)
 from embedded.pg_install import run_as, runtime_base, server_install
 
 URL_VARIABLE = "RECON_TEST_POSTGRES_URL"
@@ -79,7 +86,7 @@ def _cause(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-class EmbeddedPostgres(Managed):
+class EmbeddedPostgres(ExternalOrEmbedded):
     """A Postgres server (or a database on an external one) for one test session or demo."""
 
     def __init__(self, *, start_timeout: float = 30.0, install: Path | None = None) -> None:
@@ -98,24 +105,6 @@ class EmbeddedPostgres(Managed):
         self._running = False
 
     # lifecycle -------------------------------------------------------------------------
-
-    @property
-    def is_external(self) -> bool:
-        return self.external_url is not None
-
-    def start(self) -> EmbeddedPostgres:
-        if self._running:
-            return self
-        atexit.register(self.stop)
-        try:
-            if self.external_url is not None:
-                self._start_external(self.external_url)
-            else:
-                self._start_embedded()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def stop(self) -> None:
         """Stop the server (or drop the session database); safe to call twice."""
@@ -293,7 +282,6 @@ class EmbeddedPostgres(Managed):
                     f"{LOOPBACK}:{self.port} (pg_ctl exit code {result.returncode}): "
                     f"{_last_line(log)}\n{result.stderr.strip()}\nserver log tail:\n{log}"
                 )
-        self._running = True
         self._admin = {"host": LOOPBACK, "port": self.port, "user": SUPERUSER, "dbname": "postgres"}
         self.password = secrets.token_urlsafe(18)
         with psycopg.connect(**self._admin, autocommit=True) as conn:
@@ -329,7 +317,6 @@ class EmbeddedPostgres(Managed):
                 f"({self.host}:{self.port}): {cause} (check the URL, or unset "
                 f"{URL_VARIABLE} to start an embedded server)\n{err}"
             ) from err
-        self._running = True
 
     def _drop_session_database(self) -> None:
         # FORCE ends sessions a test left open (Postgres 13+)

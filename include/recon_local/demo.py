@@ -50,24 +50,20 @@ def run_pipelines(out: Path, positions: int, payments: int) -> int:
             "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("include", "plugins")),
         }
         failed = 0
-        print("\n-- aum_recon: CAMS and KARVY holdings against the MongoDB ledger --")
-        if run_dag("aum_recon", env, out, reset_db=True):
-            failed += demo_aum.check_truth(stack, sample)
-            demo_aum.show(stack, out, sample)
-            show_alerts(stack)
-        else:
-            failed += 1
-        stack.smtp.reset()
-        stack.slack.reset()
-        print("\n-- payments_recon: Stripe, PayPal and Square against the Postgres ledger --")
-        if run_dag("payments_recon", env, out, reset_db=False):
-            failed += demo_payments.check_truth(stack, day)
-            demo_payments.show(stack, out, day)
-            show_alerts(stack)
-        else:
-            failed += 1
-        stack.smtp.reset()
-        stack.slack.reset()
+        for title, dag_id, module, seeded in (
+            ("CAMS and KARVY holdings against the MongoDB ledger", "aum_recon", demo_aum, sample),
+            ("Stripe, PayPal and Square against the Postgres ledger", "payments_recon",
+             demo_payments, day),
+        ):  # fmt: skip
+            print(f"\n-- {dag_id}: {title} --")
+            if run_dag(dag_id, env, out, reset_db=dag_id == "aum_recon"):
+                failed += module.check_truth(stack, seeded)
+                module.show(stack, out, seeded)
+                show_alerts(stack)
+            else:
+                failed += 1
+            stack.smtp.reset()
+            stack.slack.reset()
         failed += run_config_recon(stack, env, out)
         stack.smtp.reset()
         failed += run_file_recon(env, out)
