@@ -83,7 +83,6 @@ CONN = {
 def aum_recon() -> None:
     plan = plan_run(
         registrars="{{ params.registrars }}",
-        business_date="{{ params.business_date }}",
     )
     wait = SFTPSensor.partial(
         task_id="wait_for_file",

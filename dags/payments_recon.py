@@ -92,7 +92,6 @@ CONN = {
 def payments_recon() -> None:
     plan = plan_run(
         processors="{{ params.processors }}",
-        business_date="{{ params.business_date }}",
         settlement_hours="{{ params.settlement_hours }}",
     )
     extracts = ProcessorToStagingOperator.partial(task_id="extract_processor").expand_kwargs(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import polars as pl
@@ -17,13 +18,17 @@ from recon.errors import ReconError, SpecError
 from recon.pipeline_config.aum import load_aum_config
 from recon.readers.dbf import read_dbf
 from recon.spec import load_spec
-from recon_airflow.dates import business_date_for
+from recon_airflow.dates import business_date_for, business_date_of
 from recon_airflow.operators.reconcile import with_tolerance
 from recon_airflow.pipelines.aum import DAYS_BEFORE, TIMEZONE
-from recon_airflow.pipelines.common import business_date_of
 from worlds.aum import REGISTRAR_AMCS, generate_aum, ledger_positions
 
 IST_MORNING = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)  # 07:30 IST on the 21st
+
+
+def run(param: str | None, logical: dt.datetime | None) -> dict[str, Any]:
+    """A task's context as far as the business date goes: the param and the run's date."""
+    return {"params": {"business_date": param}, "dag_run": SimpleNamespace(logical_date=logical)}
 
 
 @pytest.mark.parametrize(
@@ -37,14 +42,17 @@ IST_MORNING = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)  # 07:30 IST on the
     ids=["param", "scheduled", "utc-evening"],
 )
 def test_business_date(param: str | None, logical: dt.datetime, expected: dt.date) -> None:
-    assert business_date_of(param, logical, timezone=TIMEZONE, days_before=DAYS_BEFORE) == expected
+    assert (
+        business_date_of(run(param, logical), timezone=TIMEZONE, days_before=DAYS_BEFORE)
+        == expected
+    )
 
 
 def test_business_date_refuses_what_is_not_a_date() -> None:
     with pytest.raises(AirflowFailException, match="not a date; use YYYY-MM-DD"):
-        business_date_of("20/11/2026", IST_MORNING, timezone=TIMEZONE, days_before=1)
+        business_date_of(run("20/11/2026", IST_MORNING), timezone=TIMEZONE, days_before=1)
     with pytest.raises(AirflowFailException, match="no logical date"):
-        business_date_of(None, None, timezone=TIMEZONE, days_before=1)
+        business_date_of(run(None, None), timezone=TIMEZONE, days_before=1)
     assert business_date_for(None, None) is None
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from recon_airflow.dates import business_date_for
+from recon_airflow.dates import asked_date, business_date_for, run_date
 from recon_airflow.notifiers.text import (
     PREFIX,
     cut,
@@ -56,7 +55,7 @@ def failure_info(
     """Read a FailureInfo from an Airflow task context; missing pieces become ``unknown``/None.
 
     ``timezone`` and ``days_before`` state how a run's date maps to its business date (see
-    :func:`business_date_of`).
+    :func:`recon_airflow.dates.business_date_of`).
     """
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
@@ -80,7 +79,7 @@ def failure_info(
             or getattr(ti, "run_id", None)
             or "unknown"
         ),
-        business_date=business_date_of(context, timezone=timezone, days_before=days_before),
+        business_date=shown_business_date(context, timezone=timezone, days_before=days_before),
         try_number=int_or_none(getattr(ti, "try_number", None)) or 0,
         max_tries=int_or_none(max_tries) or 0,
         error=error_text(context.get("exception")),
@@ -88,27 +87,18 @@ def failure_info(
     )
 
 
-def business_date_of(
+def shown_business_date(
     context: Mapping[str, Any], *, timezone: str | None = None, days_before: int = 0
 ) -> str | None:
-    """The ``business_date`` param if set, else the date of the run's logical date or interval end.
-
-    A pipeline whose 07:30 IST run reconciles the day before says so with
-    ``timezone="Asia/Kolkata", days_before=1``. A manual run in Airflow 3 may have no logical
-    date at all: then None.
-    """
-    params = context.get("params")
-    param = params.get("business_date") if isinstance(params, Mapping) else None
-    if param and not isinstance(param, dt.date):
-        return date_text(param)  # shown as given, even when it is not a valid date
-    dag_run = context.get("dag_run")
-    logical = None
-    for name in ("logical_date", "data_interval_end"):
-        value = context.get(name) or getattr(dag_run, name, None)
-        if isinstance(value, dt.datetime):
-            logical = value
-            break
-    day = business_date_for(param, logical, timezone=timezone, days_before=days_before)
+    """The business date an alert names: the run's (see ``recon_airflow.dates``), the param as
+    given when it is not a date, None when there is neither."""
+    param = asked_date(context)
+    try:
+        day = business_date_for(
+            param, run_date(context), timezone=timezone, days_before=days_before
+        )
+    except ValueError:
+        return date_text(param)
     return day.isoformat() if day else None
 
 

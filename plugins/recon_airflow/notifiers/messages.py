@@ -18,12 +18,12 @@ from recon_airflow.notifiers.failure import (
     ERROR_LIMIT,
     SLACK_ERROR_LIMIT,
     FailureInfo,
-    business_date_of,
     error_text,
     failure_email,
     failure_info,
     failure_slack,
     failure_subject,
+    shown_business_date,
 )
 from recon_airflow.notifiers.impact import NON_COMPLIANT
 from recon_airflow.notifiers.summary import (
@@ -44,13 +44,13 @@ __all__ = [
     "SLACK_ERROR_LIMIT",
     "TEMPLATE_DIR",
     "FailureInfo",
-    "business_date_of",
     "error_text",
     "failure_email",
     "failure_info",
     "failure_slack",
     "failure_subject",
     "needs_alert",
+    "shown_business_date",
     "slack_escape",
     "slack_link",
     "summary_email",

@@ -17,13 +17,13 @@ from airflow.sdk import get_current_context, task
 
 from recon.pipeline_config.aum import CONFIG_NAME, AumConfig
 from recon.spec import load_spec
+from recon_airflow.dates import business_date_of
 from recon_airflow.errors import BadInputError
 from recon_airflow.operators.reconcile import reconcile_partition, snapshot_input
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.pipelines.common import (
     combined_partition,
     pipeline_config,
-    run_business_date,
 )
 from recon_airflow.settings import partition_dir, staging_root
 
@@ -38,10 +38,10 @@ def _config() -> AumConfig:
 
 
 @task(multiple_outputs=True)
-def plan_run(registrars: list[str], business_date: str | None = None) -> dict[str, Any]:
+def plan_run(registrars: list[str]) -> dict[str, Any]:
     """Resolve the business date and each chosen registrar's file, spec and ledger filter."""
     context = get_current_context()
-    day = run_business_date(business_date, timezone=TIMEZONE, days_before=DAYS_BEFORE)
+    day = business_date_of(context, timezone=TIMEZONE, days_before=DAYS_BEFORE)
     config = _config()
     if not registrars:
         raise BadInputError("choose at least one registrar")

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import get_current_context, task
 
 from recon.pipeline_config.base import Config, PipelineConfig, load_pipeline_config
-from recon_airflow.dates import business_date_for
-from recon_airflow.errors import BadInputError, failing_for_good
+from recon_airflow.dates import business_date_of
+from recon_airflow.errors import failing_for_good
 from recon_airflow.operators.reconcile import outcome_of
 from recon_airflow.outcome import COMBINED, Outcome
 from recon_airflow.report_archive import publish_reports
@@ -25,27 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def business_date_of(
-    param: str | None, logical: dt.datetime | None, *, timezone: str, days_before: int
-) -> dt.date:
-    """The business date a run reconciles: the param, else ``days_before`` the run's date.
-
-    A backfill over a range therefore gives one business date per run.
-    """
-    try:
-        day = business_date_for(param, logical, timezone=timezone, days_before=days_before)
-    except ValueError:
-        raise BadInputError(f"business_date {param!r} is not a date; use YYYY-MM-DD") from None
-    if day is None:
-        raise BadInputError("no business_date given and the run has no logical date")
-    return day
-
-
-def run_business_date(param: str | None, *, timezone: str, days_before: int) -> dt.date:
-    """``business_date_of`` for the running task's DAG run."""
-    dag_run = get_current_context()["dag_run"]
-    logical = dag_run.logical_date or getattr(dag_run, "run_after", None)
-    return business_date_of(param, logical, timezone=timezone, days_before=days_before)
+def run_business_date(param: object = None, *, timezone: str, days_before: int) -> dt.date:
+    """The running task's business date (``recon_airflow.dates.business_date_of``); ``param``
+    is ignored: the date is read from the run's params. Kept until config_recons reads it so."""
+    return business_date_of(get_current_context(), timezone=timezone, days_before=days_before)
 
 
 def pipeline_config(model: type[Config], name: str) -> Config:

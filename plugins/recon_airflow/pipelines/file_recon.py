@@ -17,6 +17,7 @@ from typing import Any
 
 from airflow.sdk import get_current_context, task
 
+from recon_airflow.dates import business_date_of
 from recon_airflow.errors import BadInputError, failing_for_good
 from recon_airflow.file_jobs import (
     DAG_ID,
@@ -27,7 +28,6 @@ from recon_airflow.file_jobs import (
 )
 from recon_airflow.operators.reconcile import reconcile_partition, snapshot_input
 from recon_airflow.outcome import Outcome, Snapshot
-from recon_airflow.pipelines.common import run_business_date
 from recon_airflow.settings import partition_dir, staging_root
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,7 @@ def plan_job() -> dict[str, Any]:
     except ValueError as exc:
         raise BadInputError(f"{DAG_ID}: {exc}") from None
     job = job_id_of(request, context["dag_run"].run_id)
-    asked = request.business_date.isoformat() if request.business_date else None
-    day = run_business_date(asked, timezone=TIMEZONE, days_before=DAYS_BEFORE)
+    day = business_date_of(context, timezone=TIMEZONE, days_before=DAYS_BEFORE)
     folder = partition_dir(staging_root(), DAG_ID, day, job)
     needed = list(dict.fromkeys([*request.unique_fields, *request.compare_fields]))
     needed += [f for f in request.date_fields if f not in needed]

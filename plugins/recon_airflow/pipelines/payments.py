@@ -16,12 +16,12 @@ from airflow.sdk import get_current_context, task
 
 from recon.pipeline_config.payments import CONFIG_NAME, PaymentsConfig
 from recon.spec import load_spec
+from recon_airflow.dates import business_date_of
 from recon_airflow.errors import BadInputError
 from recon_airflow.outcome import Outcome
 from recon_airflow.pipelines.common import (
     combined_partition,
     pipeline_config,
-    run_business_date,
 )
 from recon_airflow.settings import partition_dir, staging_root
 
@@ -32,12 +32,11 @@ DAYS_BEFORE = 1  # a run reconciles the day before (the settlement window must h
 @task(multiple_outputs=True)
 def plan_run(
     processors: list[str],
-    business_date: str | None = None,
     settlement_hours: float | None = None,
 ) -> dict[str, Any]:
     """Resolve the business date, each processor's extract, the ledger window and the spec."""
     context = get_current_context()
-    day = run_business_date(business_date, timezone=TIMEZONE, days_before=DAYS_BEFORE)
+    day = business_date_of(context, timezone=TIMEZONE, days_before=DAYS_BEFORE)
     config = pipeline_config(PaymentsConfig, CONFIG_NAME)
     unknown = sorted(set(processors or ()) - set(config.processors))
     if not processors or unknown:
