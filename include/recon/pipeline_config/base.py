@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from recon.errors import SpecError
+from recon.yaml_file import load_yaml, yaml_problem
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -52,11 +53,13 @@ def load_pipeline_config(model: type[Config], name: str, path: Path | None = Non
     """Read and validate ``config/pipelines/<name>.yaml``; every problem named with the file."""
     path = path or config_root() / "pipelines" / f"{name}.yaml"
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw, _ = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the pipeline config: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+        number, reason = yaml_problem(exc)
+        line = f" line {number}:" if number is not None else ""
+        raise SpecError(f"{path}:{line} not valid YAML: {reason}") from None
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

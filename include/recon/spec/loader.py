@@ -18,6 +18,7 @@ from recon.spec.model import (
     NormalizeStep,
     ReconSpec,
 )
+from recon.yaml_file import load_yaml, yaml_problem
 
 # -- loading with every problem located -------------------------------------------------
 
@@ -36,12 +37,10 @@ def load_spec(path: str | os.PathLike[str]) -> ReconSpec:
 
 def parse_spec(text: str, *, source: str = "<spec>") -> ReconSpec:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        reason = getattr(exc, "problem", None) or str(exc)
+        number, reason = yaml_problem(exc)
+        line = f" line {number}" if number is not None else ""
         raise SpecError(f"{source}:{line}: not valid YAML: {reason}") from None
     if not isinstance(data, dict):
         raise SpecError(f"{source}: a spec must be a YAML mapping with at least `name` and `keys`")
