@@ -110,6 +110,16 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
             row=0,
             hint="every column needs a name in the first line",
         )
+    if repeated := repeated_names(header):
+        name, positions = repeated[0]
+        more = f" (and {len(repeated) - 1} more repeated)" if len(repeated) > 1 else ""
+        raise InputFileError(
+            str(path),
+            f"header names column `{quoted(name)}` more than once, at positions "
+            f"{', '.join(map(str, positions))}{more}",
+            row=0,
+            hint="rename one of them: recon cannot tell which one to compare",
+        )
     transcoded: bytes | None = None
     if encoding not in _UTF8:  # polars reads only UTF-8: transcode once, in memory
         transcoded = _transcode(path, encoding, options.encoding_option)
@@ -138,6 +148,19 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
             hint="pass allow_empty (--allow-empty) to reconcile an empty side on purpose",
         )
     return frame
+
+
+def repeated_names(header: Sequence[str]) -> list[tuple[str, list[int]]]:
+    """Column names that occur more than once, each with its 1-based positions."""
+    positions: dict[str, list[int]] = {}
+    for index, name in enumerate(header, start=1):
+        positions.setdefault(name.strip().strip('"'), []).append(index)
+    return [(name, where) for name, where in positions.items() if len(where) > 1]
+
+
+def quoted(text: str, limit: int = 60) -> str:
+    """``text`` for a message: at most ``limit`` characters (a header can be megabytes)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _decode_head(path: Path, head: bytes, encoding: str, option: str) -> str:
@@ -213,8 +236,29 @@ def _read_xlsx(path: Path, options: ReadOptions) -> pl.DataFrame:
         raise InputFileError(str(path), f"not a readable XLSX file: {first_line(exc)}") from None
     if frame.width == 0:
         raise InputFileError(str(path), "sheet is empty (no header row)")
+    names = set(frame.columns)
+    if any(n.rpartition("_")[0] in names for n in names if n.rpartition("_")[2].isdigit()):
+        _refuse_repeated_xlsx_header(path, options)  # the reader renamed a repeat `x` to `x_1`
     if frame.height == 0 and not options.allow_empty:
         raise InputFileError(
             str(path), "has a header but no data rows", hint="pass --allow-empty on purpose"
         )
     return frame
+
+
+def _refuse_repeated_xlsx_header(path: Path, options: ReadOptions) -> None:
+    import fastexcel
+
+    sheet = fastexcel.read_excel(path).load_sheet(
+        options.sheet if options.sheet is not None else 0, header_row=None, n_rows=1
+    )
+    header = ["" if v is None else str(v) for v in sheet.to_polars().row(0)]
+    if repeated := repeated_names(header):
+        name, positions = repeated[0]
+        raise InputFileError(
+            str(path),
+            f"header names column `{quoted(name)}` more than once, at positions "
+            f"{', '.join(map(str, positions))}",
+            row=0,
+            hint="rename one of them: recon cannot tell which one to compare",
+        )

@@ -1,0 +1,69 @@
+"""Odd inputs that once gave quiet wrong answers now give clear errors (issue 12)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+from recon.errors import InputFileError
+from recon.readers.tables import scan_table
+
+
+def xlsx(path: Path, rows: list[list[str]]) -> Path:
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet()
+    for i, row in enumerate(rows):
+        sheet.write_row(i, 0, row)
+    book.close()
+    return path
+
+
+# item 5: two columns of the same name -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "name", "positions"),
+    [
+        ("id,amount,status,amount", "amount", "2, 4"),
+        ('"id";"amount";"id"', "id", "1, 3"),
+        ("id\tamount\t amount ", "amount", "2, 3"),
+    ],
+    ids=["comma", "quoted-semicolon", "spaced-tab"],
+)
+def test_a_csv_naming_a_column_twice_is_refused_with_both_positions(
+    tmp_path: Path, header: str, name: str, positions: str
+) -> None:
+    path = tmp_path / "twice.csv"
+    delimiter = next(d for d in ",;\t" if d in header)
+    path.write_text(header + "\n" + delimiter.join(["1"] * len(header.split(delimiter))) + "\n")
+    with pytest.raises(InputFileError) as caught:
+        scan_table(path).collect()
+    message = str(caught.value)
+    assert f"header names column `{name}` more than once, at positions {positions}" in message
+    assert "rename one of them" in message
+
+
+def test_an_xlsx_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    path = xlsx(
+        tmp_path / "twice.xlsx", [["id", "amount", "status", "amount"], ["1", "2", "ok", "3"]]
+    )
+    with pytest.raises(InputFileError, match=r"column `amount` more than once, at positions 2, 4"):
+        scan_table(path)
+
+
+def test_an_xlsx_whose_columns_merely_look_numbered_is_read(tmp_path: Path) -> None:
+    path = xlsx(tmp_path / "fine.xlsx", [["id", "amount", "amount_1"], ["1", "2", "3"]])
+    frame = scan_table(path).collect()
+    assert frame.columns == ["id", "amount", "amount_1"]
+    assert frame.row(0) == ("1", "2", "3")
+
+
+def test_a_repeated_name_is_quoted_briefly(tmp_path: Path) -> None:
+    long = "x" * 5000
+    path = tmp_path / "long.csv"
+    path.write_text(f"id,{long},{long}\n1,2,3\n")
+    with pytest.raises(InputFileError) as caught:
+        scan_table(path)
+    assert len(str(caught.value)) < 400
