@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from recon.engine.at_stake import break_amount, core_rule
 from recon.engine.fields import difference, same_values
 from recon.engine.prepare import COUNT, HASH, ROW, Plan, Prepared
 from recon.result import DUPLICATE, INVALID, LEFT_ONLY, MATCHED, MISMATCHED, RIGHT_ONLY
@@ -48,7 +49,7 @@ def match(left: Prepared, right: Prepared, plan: Plan) -> pl.DataFrame:
     rest = rest.select(
         pl.col(name).cast(dtype) if name in rest.columns else pl.lit(None, dtype).alias(name)
         for name, dtype in results.schema.items()
-    )
+    ).with_columns(_money_at_stake(plan, compared=False))  # no values: nothing at stake
     return pl.concat([results, rest])
 
 
@@ -124,7 +125,6 @@ def _duplicate_rows(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.D
         )
         .str.replace(r"^", "key appears ")
         .alias("reason"),
-        pl.lit(0.0).alias("break_amount"),
     )
 
 
@@ -151,7 +151,6 @@ def _invalid_rows(invalid: pl.DataFrame, side: str, plan: Plan) -> pl.DataFrame:
         pl.lit(side).alias("side"),
         pl.col(ROW).cast(pl.Int64).alias("row"),
         "reason",
-        pl.lit(0.0).alias("break_amount"),
     )
 
 
@@ -257,7 +256,7 @@ def classify(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
             _mismatched_fields(list(same)).alias("mismatched_fields"),
             pl.col("left_rows").fill_null(0),
             pl.col("right_rows").fill_null(0),
-            _break_amount(plan).alias("break_amount"),
+            _money_at_stake(plan, compared=True),
         )
         .drop([f"__same_{name}" for name in same])
     )
@@ -282,21 +281,12 @@ def _mismatched_fields(names: list[str]) -> pl.Expr:
     return mask.replace_strict(masks, lists, return_dtype=pl.List(pl.String))
 
 
-def _break_amount(plan: Plan) -> pl.Expr:
-    """Money at stake: |diff| when the amount differs, the whole amount for other breaks."""
+def _money_at_stake(plan: Plan, *, compared: bool) -> pl.Expr:
+    """``break_amount`` under the core's rule; ``compared``: the rows' amounts were compared
+    (joined keys: ``__same_<amount>`` says whether they agree)."""
     name = plan.spec.amount_field()
     field = next((f for f in plan.fields if f.name == name), None)
     if field is None or field.kind != "number":
-        return pl.lit(0.0)
-    left = pl.col(f"left_{name}").cast(pl.Float64).abs()
-    right = pl.col(f"right_{name}").cast(pl.Float64).abs()
-    whole = pl.max_horizontal(left, right).fill_null(0.0)
-    diff = pl.col(f"diff_{name}").cast(pl.Float64).abs().fill_null(whole)
-    status = pl.col("status")
-    return (
-        pl.when(status == MATCHED)
-        .then(pl.lit(0.0))
-        .when((status == MISMATCHED) & ~pl.col(f"__same_{name}"))
-        .then(diff)
-        .otherwise(whole)
-    )
+        return break_amount(None)
+    differs = ~pl.col(f"__same_{field.name}") if compared else pl.lit(False)
+    return break_amount(core_rule(field.name, differs))

@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from recon.engine.at_stake import whole_amount
 from recon.errors import RowConservationError
 from recon.result import BREAK_STATUSES, MATCHED, STATUSES
 from recon.spec import ReconSpec
@@ -83,10 +84,10 @@ def _aggregate(results: pl.LazyFrame, spec: ReconSpec) -> dict[str, Any]:
     ]
     name = spec.amount_field()
     has_amount = name is not None and f"left_{name}" in results.collect_schema().names()
-    if has_amount:
+    if name is not None and has_amount:
         left = pl.col(f"left_{name}").cast(pl.Float64)
         right = pl.col(f"right_{name}").cast(pl.Float64)
-        whole = pl.max_horizontal(left.abs(), right.abs()).fill_null(0.0)
+        whole = whole_amount(name)
         exprs += [
             left.sum().alias("left_amount"),
             right.sum().alias("right_amount"),

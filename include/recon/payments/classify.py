@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from recon.engine.at_stake import MoneyAtStake, amount_difference, break_amount
 from recon.engine.summary import MONEY_DECIMALS
 from recon.payments.model import (
     AMOUNT,
@@ -66,21 +67,22 @@ def break_type(day: Day) -> pl.Expr:
     )
 
 
-def at_stake(kind: pl.Expr) -> pl.Expr:
-    """The money at stake of a classified row, in its own currency."""
+def money_at_stake(kind: pl.Expr) -> MoneyAtStake:
+    """What each break type puts at stake, in its own currency; the engine's rule applies it
+    (a type not listed, missing on one side or invalid, puts the whole amount at stake)."""
     ledger_amount = pl.col(f"right_{AMOUNT}").cast(pl.Float64).abs()
-    return (
-        pl.when(kind.is_in(NOT_AT_STAKE))
-        .then(0.0)
-        .when(kind == AMOUNT)
-        .then(pl.col(f"diff_{AMOUNT}").cast(pl.Float64).abs())
-        .when(kind == FEE_MISMATCH)
-        .then(pl.col("diff_fee").cast(pl.Float64).abs())
-        .when(kind.is_in([FAILED_PAYMENT, CURRENCY, STATUS]))
-        .then(ledger_amount)
-        .when(kind == DUPLICATE)  # one booking or settlement too many
-        .then(pl.coalesce(pl.col(f"__right_{AMOUNT}"), pl.col(f"__left_{AMOUNT}")).cast(pl.Float64))
-        .otherwise(pl.col("break_amount"))
+    # a duplicate (the core gives it no values): one booking or settlement too many
+    duplicated = pl.coalesce(pl.col(f"__right_{AMOUNT}"), pl.col(f"__left_{AMOUNT}"))
+    return MoneyAtStake(
+        AMOUNT,
+        cases=(
+            (kind.is_in(NOT_AT_STAKE), pl.lit(0.0)),
+            (kind == AMOUNT, amount_difference(AMOUNT)),
+            (kind == FEE_MISMATCH, amount_difference("fee")),
+            (kind.is_in([FAILED_PAYMENT, CURRENCY, STATUS]), ledger_amount),
+            (kind == DUPLICATE, duplicated.cast(pl.Float64)),
+        ),
+        decimals=MONEY_DECIMALS,
     )
 
 
@@ -103,7 +105,7 @@ def classify(results: pl.DataFrame, scope: Scope, spec: ReconSpec, day: Day) -> 
     rate = currency.replace_strict(spec.impact.fx_rates, default=None, return_dtype=pl.Float64)
     return (
         joined.with_columns(kind.alias("break_type"), currency.alias("currency"))
-        .with_columns(at_stake(pl.col("break_type")).round(MONEY_DECIMALS).alias("break_amount"))
+        .with_columns(break_amount(money_at_stake(pl.col("break_type"))))
         .with_columns((pl.col("break_amount") * rate).round(MONEY_DECIMALS).alias("impact_amount"))
         .drop(pl.selectors.starts_with("__"))
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from recon.engine.at_stake import whole_amount
 from recon.engine.reconcile import write_summary
 from recon.engine.summary import money, risk_level
 from recon.payments.model import AMOUNT, BREAK_TYPES, LABELS, NOT_AT_STAKE
@@ -95,10 +96,7 @@ def combined_summary(results: Path, summary: Mapping[str, Any], spec: ReconSpec)
 
 def financial_impact(results: pl.DataFrame, break_rate: float, spec: ReconSpec) -> dict[str, Any]:
     """Volume and discrepancy per currency and in the reporting currency; risk and compliance."""
-    amount = pl.max_horizontal(
-        pl.col(f"left_{AMOUNT}").cast(pl.Float64).abs(),
-        pl.col(f"right_{AMOUNT}").cast(pl.Float64).abs(),
-    ).fill_null(0.0)
+    amount = whole_amount(AMOUNT)
     at_stake = pl.col("break_amount").filter(~pl.col("break_type").is_in(NOT_AT_STAKE))
     valid = results.filter(pl.col("currency").is_not_null())
     per_currency = (
