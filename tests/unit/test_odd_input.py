@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
+import polars as pl
 import pytest
 import xlsxwriter
 
+from recon.cli import main
 from recon.errors import InputFileError
 from recon.readers.tables import scan_table
+from recon.reports.safe import neutral_text, neutralize_formulas
 
 
 def xlsx(path: Path, rows: list[list[str]]) -> Path:
@@ -67,3 +71,40 @@ def test_a_repeated_name_is_quoted_briefly(tmp_path: Path) -> None:
     with pytest.raises(InputFileError) as caught:
         scan_table(path)
     assert len(str(caught.value)) < 400
+
+
+# item 10: formula injection through a column name, and behind leading spaces ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        pytest.param("  =cmd|' /C calc'!A0", "'  =cmd|' /C calc'!A0", id="spaces-equals"),
+        pytest.param(" +1", "' +1", id="space-plus"),
+        pytest.param("\n@SUM(A1)", "'\n@SUM(A1)", id="newline-at"),
+        pytest.param(" a=1", " a=1", id="space-then-text"),
+    ],
+)
+def test_leading_spaces_do_not_hide_a_formula(text: str, safe: str) -> None:
+    assert neutral_text(text) == safe
+    frame = pl.LazyFrame({"text": [text]})
+    assert neutralize_formulas(frame).collect()["text"].to_list() == [safe]
+
+
+def test_a_key_column_named_like_a_formula_is_neutral_in_the_csv_header(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: s\nkeys: ['=k()']\ncompare:\n  note: {}\n")
+    (tmp_path / "l.csv").write_text('"=k()",note\n1,  =cmd()\n2,ok\n')
+    (tmp_path / "r.csv").write_text('"=k()",note\n1,fine\n3,ok\n')
+    out = tmp_path / "out"
+    code = main(
+        ["compare", "--spec", str(spec), "--left", str(tmp_path / "l.csv"),
+         "--right", str(tmp_path / "r.csv"), "--out", str(out), "--reports", "csv,xlsx", "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    header, *rows = (out / "breaks.csv").read_text().splitlines()
+    assert header.split(",")[0] == "'=k()"
+    assert any("'  =cmd()" in row for row in rows)
+    book = openpyxl.load_workbook(out / "report.xlsx")
+    cells = [c.value for sheet in book.worksheets[1:] for row in sheet.iter_rows() for c in row]
+    assert "'  =cmd()" in cells and "  =cmd()" not in cells

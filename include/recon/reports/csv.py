@@ -13,7 +13,7 @@ from typing import Any, Final
 import polars as pl
 
 from recon.reports.labels import Grouping
-from recon.reports.safe import flat_cells, neutralize_formulas, replacing
+from recon.reports.safe import flat_cells, neutral_names, neutralize_formulas, replacing
 from recon.reports.view import break_rows, by_break_amount, checked_schema, key_columns
 
 CSV_FILE: Final = "breaks.csv"
@@ -28,6 +28,7 @@ def csv_breaks(results: pl.LazyFrame, summary: Mapping[str, Any]) -> pl.LazyFram
         .pipe(by_break_amount, keys)
         .pipe(flat_cells)
         .pipe(neutralize_formulas)
+        .pipe(neutral_names)
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,9 +11,11 @@ from typing import Final
 
 import polars as pl
 
-# OWASP "CSV injection": a cell starting with one of these may be read as a formula.
+# OWASP "CSV injection": a cell starting with one of these may be read as a formula, and so
+# may one whose leading spaces come before one (spreadsheets skip them).
 FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
-_TRIGGER_PATTERN: Final = r"^([=+\-@\t\r])"
+_TRIGGER_PATTERN: Final = r"^([\t\r]|[ \n\x0b\x0c]*[=+\-@])"
+_TRIGGER: Final = re.compile(_TRIGGER_PATTERN)
 LIST_SEPARATOR: Final = "|"
 
 
@@ -34,7 +37,14 @@ def neutralize_formulas(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 def neutral_text(text: str) -> str:
     """The Python twin of :func:`neutralized`, for the odd value formatted outside polars."""
-    return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
+    return f"'{text}" if _TRIGGER.match(text) else text
+
+
+def neutral_names(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Column names that start like a formula get the same ``'``: a CSV header is cells too."""
+    names = frame.collect_schema().names()
+    renamed = {name: neutral_text(name) for name in names if neutral_text(name) != name}
+    return frame.rename(renamed) if renamed else frame
 
 
 def flat_cell(column: str, dtype: pl.DataType) -> pl.Expr | None:
