@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from recon.errors import ReconError
 from recon.readers.tables import ReadOptions
+from recon.readers.xlsx_guard import MAX_BYTES, MAX_CELLS
 from recon.result import STATUSES
 
 EXIT_OK = 0
@@ -42,6 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--left-sheet", help="XLSX sheet of the left file [first]")
     compare.add_argument("--right-sheet", help="XLSX sheet of the right file [first]")
     compare.add_argument("--allow-empty", action="store_true", help="accept inputs with no rows")
+    compare.add_argument(
+        "--max-xlsx-cells",
+        type=int,
+        default=MAX_CELLS,
+        help=f"refuse an XLSX sheet spanning more cells [{MAX_CELLS:,}]",
+    )
+    compare.add_argument(
+        "--max-xlsx-bytes",
+        type=int,
+        default=MAX_BYTES,
+        help=f"refuse an XLSX whose sheets unzip to more bytes [{MAX_BYTES:,}]",
+    )
     compare.add_argument("--quiet", action="store_true", help="print only the output folder")
     validate = commands.add_parser(
         "validate",
@@ -131,6 +144,8 @@ def _options(args: argparse.Namespace, side: str) -> ReadOptions:
         sheet=getattr(args, f"{side}_sheet"),
         allow_empty=args.allow_empty,
         encoding_option=f"--{side}-encoding",
+        max_xlsx_cells=args.max_xlsx_cells,
+        max_xlsx_bytes=args.max_xlsx_bytes,
     )
 
 

@@ -13,6 +13,7 @@ import polars as pl
 
 from recon.errors import InputFileError, first_line
 from recon.readers.csv_shape import check_field_counts
+from recon.readers.xlsx_guard import MAX_BYTES, MAX_CELLS, check_xlsx_size
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 FORMATS = {
@@ -37,6 +38,8 @@ class ReadOptions:
     allow_empty: bool = False
     # how the caller sets this input's encoding, named in hints (the CLI: --left-encoding)
     encoding_option: str = "encoding"
+    max_xlsx_cells: int = MAX_CELLS  # a sheet larger than this is refused before it is read
+    max_xlsx_bytes: int = MAX_BYTES
 
 
 DEFAULT_READ = ReadOptions()
@@ -224,6 +227,9 @@ def _sniff_delimiter(first_line: str) -> str:
 
 
 def _read_xlsx(path: Path, options: ReadOptions) -> pl.DataFrame:
+    check_xlsx_size(
+        path, options.sheet, max_cells=options.max_xlsx_cells, max_bytes=options.max_xlsx_bytes
+    )
     try:
         frame = pl.read_excel(
             path,
