@@ -7,6 +7,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 MAX_LISTED = 20
+MAX_QUOTED = 60  # characters of one name or value a message quotes
+MAX_PART = 1000  # characters of a message or a hint: a header line can be megabytes
+
+
+def shown(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text`` as a message quotes it: at most ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def listed(names: Iterable[str], limit: int = 12) -> str:
+    """Names for a message, each :func:`shown`, at most ``limit`` of them."""
+    names = list(names)
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(shown(n) for n in names[:limit]) + more
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
@@ -17,7 +31,7 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
         lowered = {c.lower(): c for c in choices}
         if name.lower() in lowered:
             close = [lowered[name.lower()]]
-    return f"did you mean `{close[0]}`?" if close else None
+    return f"did you mean `{shown(close[0])}`?" if close else None
 
 
 @dataclass(frozen=True)
@@ -40,9 +54,10 @@ class Problem:
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column:
-            where.append(f"column `{self.column}`")
-        text = f"{', '.join(where)}: {self.message}" if where else self.message
-        return f"{text} ({self.hint})" if self.hint else text
+            where.append(f"column `{shown(self.column)}`")
+        message = shown(self.message, MAX_PART)
+        text = f"{', '.join(where)}: {message}" if where else message
+        return f"{text} ({shown(self.hint, MAX_PART)})" if self.hint else text
 
 
 def summarize_problems(problems: Sequence[Problem], limit: int = MAX_LISTED) -> str:

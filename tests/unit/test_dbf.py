@@ -323,6 +323,32 @@ def test_text_invalid_for_the_declared_code_page(dbase_file: Path) -> None:
     assert read_dbf(dbase_file, encoding="cp1252")["NAME"][0] == "Zoë Müller"
 
 
+def test_the_code_page_hint_names_the_callers_own_option(dbase_file: Path) -> None:
+    """The command line says --left-encoding, not the Python argument (issue 12, item 9)."""
+    patch(dbase_file, 29, b"\x00")
+    with pytest.raises(DbfError) as error:
+        read_dbf(dbase_file, encoding_option="--left-encoding")
+    assert "e.g. --left-encoding cp1252" in str(error.value)
+    assert "encoding='" not in str(error.value)
+
+
+def test_random_bytes_are_not_a_dbf(tmp_path: Path) -> None:
+    path = tmp_path / "noise.dbf"
+    path.write_bytes(bytes([0x35, 0xE3, 0x10, 0x99]) + bytes(range(256)) * 20)
+    with pytest.raises(DbfError) as error:
+        read_dbf(path)
+    message = str(error.value)
+    assert "not a dBase file: its first byte 0x35 is no DBF version" in message
+    assert "codec" not in message
+
+
+def test_undecodable_field_names_say_so(dbase_file: Path) -> None:
+    patch(dbase_file, 29, b"\x00")  # no code page: the names are decoded as ascii
+    patch(dbase_file, 32, b"\xff\xfe")  # the first field descriptor's name
+    with pytest.raises(DbfError, match="corrupt header: its field names are not text"):
+        read_dbf(dbase_file)
+
+
 def test_byte_undefined_in_the_code_page(dbase_file: Path) -> None:
     patch(dbase_file, record_offset(dbase_file, 2, 1), b"\x81")  # undefined in cp1252
     with pytest.raises(DbfError, match="not valid cp1252") as error:

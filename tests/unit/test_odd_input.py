@@ -179,3 +179,71 @@ def test_recon_compare_refuses_it_with_exit_2(
     assert main([*args, "--out", str(tmp_path / "o2"), "--max-xlsx-cells", "3"]) == 2
     assert main([*args, "--out", str(tmp_path / "o3"), "--max-xlsx-cells", "4",
                  "--reports", "none", "--quiet"]) == 0  # fmt: skip
+
+
+# item 9: messages that say what is really wrong ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b'id,amount\n1,"2\n3,4\n', 'a quote (") opened on line 2 is never closed',
+                     id="unclosed-at-end"),
+        pytest.param(b'id,amount\n1,"2\n3,4\n5,"6",7\n', "runs on to line 4",
+                     id="unclosed-midway"),
+        pytest.param(b"id,amount\r1,2\r3,4\r", "its lines end in CR alone", id="cr-only"),
+        pytest.param("id,amount\n1,2\n".encode("utf-16"), "looks like UTF-16 text (a byte-order mark)",
+                     id="utf-16-bom"),
+        pytest.param("id,amount\n1,2\n".encode("utf-16-le"),
+                     "looks like UTF-16 text (NUL bytes between letters)", id="utf-16-no-bom"),
+    ],
+)  # fmt: skip
+def test_a_csv_problem_is_named_for_what_it_is(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError) as caught:
+        scan_table(path, ReadOptions(encoding_option="--left-encoding")).collect()
+    assert expected in str(caught.value)
+    assert "no data rows" not in str(caught.value)
+
+
+def test_utf_16_reads_once_named(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_bytes("id,amount\n1,2\n".encode("utf-16"))
+    frame = scan_table(path, ReadOptions(encoding="utf-16")).collect()
+    assert frame.rows() == [("1", "2")]
+
+
+def test_a_quoted_value_over_several_lines_is_still_fine(tmp_path: Path) -> None:
+    path = tmp_path / "fine.csv"
+    path.write_text('id,note\n1,"a\nb"\n2,"x ""q"" y"\n')
+    assert scan_table(path).collect()["note"].to_list() == ["a\nb", 'x "q" y']
+
+
+def test_a_parquet_column_of_lists_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: s\nkeys: [id]\ncompare:\n  amount: {}\n")
+    pl.DataFrame({"id": ["1"], "amount": [[1, 2]]}).write_parquet(tmp_path / "l.parquet")
+    pl.DataFrame({"id": ["1"], "amount": [1.0]}).write_parquet(tmp_path / "r.parquet")
+    args = ["--left", str(tmp_path / "l.parquet"), "--right", str(tmp_path / "r.parquet")]
+    assert main(["compare", "--spec", str(spec), *args, "--out", str(tmp_path / "o")]) == 2
+    assert "l.parquet, column `amount`: holds list values (List(Int64))" in capsys.readouterr().err
+
+
+def test_a_ten_megabyte_header_is_not_echoed_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: s\nkeys: [id]\ncompare:\n  amount: {}\n")
+    left = tmp_path / "wide.csv"
+    left.write_text("id," + "x" * 10_000_000 + "\n1,2\n")
+    right = tmp_path / "r.csv"
+    right.write_text("id,amount\n1,2\n")
+    args = ["--left", str(left), "--right", str(right), "--out", str(tmp_path / "o")]
+    assert main(["compare", "--spec", str(spec), *args]) == 2
+    err = capsys.readouterr().err
+    assert "no column `amount`" in err and len(err) < 2000

@@ -20,7 +20,7 @@ from recon.engine.normalize import (
     plain_number,
     text_rules,
 )
-from recon.errors import InputFileError, Problem, SchemaError, did_you_mean
+from recon.errors import InputFileError, Problem, SchemaError, did_you_mean, listed
 from recon.spec import TEXT_RULES, AggregateSide, NormalizeStep, ReconSpec
 
 SIDES = ("left", "right")
@@ -93,7 +93,7 @@ def _missing(spec: ReconSpec, side: str, schema: pl.Schema, source: str) -> list
     problems = []
     for column, role in wanted.items():
         if column not in present:
-            hint = did_you_mean(column, present) or f"columns are: {', '.join(present[:12])}"
+            hint = did_you_mean(column, present) or f"columns are: {listed(present)}"
             problems.append(
                 Problem(
                     f"no column `{column}` ({role}) in the {spec.label(side)} input",
@@ -140,6 +140,19 @@ class SideQuery:
             raise read_error(self.source, exc) from None
 
 
+def _refuse_nested(schema: pl.Schema, columns: Sequence[str], source: str) -> None:
+    """A column of lists, arrays or structs holds no single value to compare: name it."""
+    for column in columns:
+        dtype = schema.get(column)
+        if dtype is not None and dtype.is_nested():
+            raise InputFileError(
+                source,
+                f"holds {type(dtype).__name__.lower()} values ({dtype}), not one value per row",
+                column=column,
+                hint="flatten it first: explode it, or pick one element",
+            )
+
+
 def read_error(source: str, exc: Exception) -> InputFileError:
     return InputFileError(source, f"cannot read: {str(exc).splitlines()[0]}")
 
@@ -163,6 +176,7 @@ def side_query(
     agg: AggregateSide | None = getattr(spec.aggregate, side)
     columns = _needed_columns(spec, side, agg)
     schema = frame.collect_schema()
+    _refuse_nested(schema, columns, source)
     frame = frame.select(columns).with_row_index(ROW, offset=1)
     exprs: list[pl.Expr] = []
     checks: list[tuple[pl.Expr, pl.Expr]] = []

@@ -92,9 +92,38 @@ def _check_with_csv_module(path: Path, data: bytes | None, delimiter: str) -> No
     with text as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         width = len(next(reader, []))
+        row, first_line = 0, reader.line_num + 1
         for row, fields in enumerate(reader, start=1):
             if fields and len(fields) != width:
-                raise _shape_error(path, row, len(fields), width, delimiter)
+                error = _shape_error(path, row, len(fields), width, delimiter)
+                if reader.line_num > first_line:  # a quote swallowed line ends
+                    error = _unclosed_quote(path, row, first_line, reader.line_num)
+                raise error
+            last_start, first_line = first_line, reader.line_num + 1
+        if row and reader.line_num > last_start and _open_quote_at_end(path, data, last_start):
+            raise _unclosed_quote(path, row, last_start, reader.line_num, at_end=True)
+
+
+def _open_quote_at_end(path: Path, data: bytes | None, line: int) -> bool:
+    """Whether the text from ``line`` (1-based) to the end holds an odd number of quotes: a
+    quoted value doubles the quotes inside it, so only an unclosed one leaves them odd."""
+    raw = data if data is not None else path.read_bytes()
+    start = 0
+    for _ in range(line - 1):
+        start = raw.index(b"\n", start) + 1
+    return raw.count(b'"', start) % 2 == 1
+
+
+def _unclosed_quote(
+    path: Path, row: int, line: int, last: int, *, at_end: bool = False
+) -> InputFileError:
+    where = "is never closed" if at_end else f"runs on to line {last}"
+    return InputFileError(
+        str(path),
+        f'a quote (") opened on line {line} {where}, so lines {line}-{last} read as one row',
+        row=row,
+        hint='close the quote, or double a quote inside a quoted value ("")',
+    )
 
 
 def _shape_error(path: Path, row: int, fields: int, width: int, delimiter: str) -> InputFileError:

@@ -12,22 +12,28 @@ import codecs
 import contextlib
 import functools
 import os
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import dbfread
 import numpy as np
 import polars as pl
 import pyarrow as pa
 from dbfread.codepages import codepages as _CODEPAGES
 
-from recon.errors import DbfError, InputFileError, Problem, SchemaError, did_you_mean
+from recon.errors import DbfError
+from recon.readers.dbf_layout import (
+    FLAG_NULLABLE,
+    Field,
+    Layout,
+    check_file_size,
+    encoding_hint,
+    field_dtype,
+    read_layout,
+    requested_fields,
+)
 
-VFP_VERSIONS = frozenset({0x30, 0x31, 0x32})  # Visual FoxPro: B is a double, fields may be null
-FLAG_SYSTEM, FLAG_NULLABLE = 0x01, 0x02  # VFP field flags (descriptor byte 18)
-LIVE, DELETED, EOF_MARK = 0x20, 0x2A, 0x1A
+LIVE, DELETED = 0x20, 0x2A
 VFP_EPOCH_JULIAN_DAY, MS_PER_DAY = 2440588, 86_400_000  # the Julian day of 1970-01-01
 # Codecs whose text can be checked byte by byte. Multi-byte codecs qualify: their lead bytes
 # never decode alone, which sends a column holding one to the exact, per-value path. Stateful
@@ -35,41 +41,13 @@ VFP_EPOCH_JULIAN_DAY, MS_PER_DAY = 2440588, 86_400_000  # the Julian day of 1970
 _BYTEWISE_CODECS = frozenset(
     [codecs.lookup(name).name for name, _ in _CODEPAGES.values()] + ["iso8859-1", "utf-8"]
 )
-_FIXED_TYPES: dict[str, pl.DataType] = {"C": pl.String(), "F": pl.Float64(), "D": pl.Date()}
-_FIXED_TYPES |= {"L": pl.Boolean(), "I": pl.Int32(), "+": pl.Int32(), "T": pl.Datetime("ms")}
-_FIXED_TYPES |= {"Y": pl.Decimal(19, 4), "O": pl.Float64()}  # VFP currency and double
 _FIX_HINT = "fix the value at the source or re-export the file"
-
-
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    type: str
-    offset: int  # computed: dBase III stores no usable offset
-    length: int
-    decimals: int
-    flags: int  # VFP only
-    null_bit: int | None  # bit in the VFP ``_NullFlags`` field, when the field is nullable
-
-
-@dataclass(frozen=True)
-class _Layout:
-    path: str
-    header: Any  # dbfread's parsed header: dbversion, numrecords, headerlen, recordlen, ...
-    encoding: str
-    fields: tuple[_Field, ...]  # user fields, in header order
-    null_flags: _Field | None
-
-
-class _AnyFieldType(dbfread.FieldParser):  # which types we read is decided per column
-    def field_type_supported(self, field_type: str) -> bool:
-        return True
 
 
 def dbf_schema(path: str | os.PathLike[str]) -> dict[str, pl.DataType]:
     """Columns and types ``read_dbf`` returns, from the header (unreadable fields left out)."""
-    layout = _read_layout(path)
-    types = {f.name: _dtype(f, layout.header.dbversion) for f in layout.fields}
+    layout = read_layout(path)
+    types = {f.name: field_dtype(f, layout.header.dbversion) for f in layout.fields}
     return {name: dtype for name, dtype in types.items() if dtype is not None}
 
 
@@ -78,123 +56,17 @@ def read_dbf(
     *,
     columns: Sequence[str] | None = None,
     encoding: str | None = None,
+    encoding_option: str = "encoding",
 ) -> pl.DataFrame:
     """Read the live (not deleted) records of a DBF file.
 
     :param columns: fields to read, in this order (default: all, in header order).
     :param encoding: Python codec overriding the header's code page (language driver byte).
+    :param encoding_option: how the caller sets ``encoding``, named in hints (``--encoding``).
     """
-    layout = _read_layout(path, encoding)
-    fields = _requested(layout, columns)
+    layout = read_layout(path, encoding, encoding_option)
+    fields = requested_fields(layout, columns)
     return _Records.load(layout).frame(fields)
-
-
-def _read_layout(path: str | os.PathLike[str], encoding: str | None = None) -> _Layout:
-    """Parse the header with dbfread and refuse what is inconsistent in it."""
-    name = os.fspath(path)
-    if not os.path.isfile(name):
-        raise InputFileError(name, "file not found")
-    options = {"ignorecase": False, "parserclass": _AnyFieldType, "ignore_missing_memofile": True}
-    try:
-        table = dbfread.DBF(name, encoding=encoding, **options)
-    except LookupError:  # dbfread decodes the field names with it
-        raise DbfError(name, f"unknown encoding {encoding!r}", hint="e.g. 'cp1252'") from None
-    except (struct.error, ValueError) as exc:  # short header, bad I/L length, undecodable name
-        raise DbfError(name, f"corrupt header: {exc}") from None
-    except OSError as exc:
-        raise InputFileError(name, f"cannot read the file: {exc.strerror}") from None
-    problem = _header_problem(table.header, table.fields)
-    if problem is not None:
-        raise DbfError(name, f"corrupt header: {problem[0]}", column=problem[1])
-    fields, null_flags = _fields(table.fields, table.header.dbversion in VFP_VERSIONS)
-    return _Layout(name, table.header, table.encoding, fields, null_flags)
-
-
-def _header_problem(header: Any, raw_fields: Sequence[Any]) -> tuple[str, str | None] | None:
-    """The first inconsistency in a parsed header, as (reason, field name)."""
-    vfp = header.dbversion in VFP_VERSIONS  # only VFP stores the fields' offsets
-    for f in raw_fields:
-        if f.length == 0 or (vfp and f.address + f.length > header.recordlen):
-            return f"field of length {f.length} at offset {f.address} is outside the record", f.name
-        if f.type in "NF" and f.decimal_count > min(f.length, 38):
-            return f"{f.decimal_count} decimals in a {f.length}-byte number", f.name
-    if not raw_fields:
-        return "it declares no fields", None
-    if header.recordlen != 1 + sum(f.length for f in raw_fields):
-        return f"record length {header.recordlen} is not 1 + the sum of field lengths", None
-    if header.headerlen < 32 + 32 * len(raw_fields) + 1:  # (VFP adds 263 bytes to that)
-        return f"header length {header.headerlen} is too short for {len(raw_fields)} fields", None
-    return None
-
-
-def _fields(raw_fields: Sequence[Any], vfp: bool) -> tuple[tuple[_Field, ...], _Field | None]:
-    fields: list[_Field] = []
-    null_flags = None
-    offset, null_bits = 1, 0
-    # VFP also gives varchar fields bits in _NullFlags, in an order we cannot verify: with one
-    # present, nullable fields get no bit and reading them is refused.
-    has_varlength = any(f.type in "VQ" for f in raw_fields)
-    for raw in raw_fields:
-        # VFP keeps field flags in descriptor byte 18; dBase III leaves it reserved (maybe junk).
-        flags = raw.reserved1 & 0xFF if vfp else 0
-        nullable = bool(flags & FLAG_NULLABLE) and not has_varlength
-        null_bit, null_bits = (null_bits, null_bits + 1) if nullable else (None, null_bits)
-        field = _Field(raw.name, raw.type, offset, raw.length, raw.decimal_count, flags, null_bit)
-        offset += raw.length
-        if raw.type == "0":
-            null_flags = field
-        elif not flags & FLAG_SYSTEM:
-            fields.append(field)
-    return tuple(fields), null_flags
-
-
-def _dtype(field: _Field, version: int) -> pl.DataType | None:
-    """The column type of a field, None when we cannot read it."""
-    if field.type == "N":  # without decimals, up to 18 digits fit an Int64
-        small = field.decimals == 0 and field.length <= 18
-        return pl.Int64() if small else pl.Decimal(min(field.length, 38), field.decimals)
-    if field.type == "B" and version in VFP_VERSIONS:  # dBase's B is a memo
-        return pl.Float64()
-    return _FIXED_TYPES.get(field.type)
-
-
-def _requested(layout: _Layout, columns: Sequence[str] | None) -> list[_Field]:
-    by_name = {f.name: f for f in layout.fields}
-    names = list(by_name) if columns is None else list(columns)
-    problems = [
-        Problem("no such column in the file", layout.path, column=c, hint=did_you_mean(c, by_name))
-        for c in names
-        if c not in by_name
-    ]
-    problems += [
-        Problem("column requested twice", layout.path, column=c)
-        for c in sorted({c for c in names if names.count(c) > 1})
-    ]
-    if problems:
-        raise SchemaError.from_problems(f"cannot read {layout.path}", problems)
-    fields = [by_name[c] for c in names]
-    for f in fields:
-        if _dtype(f, layout.header.dbversion) is None:
-            memo = f.type in "MGPB"  # B is a memo field outside Visual FoxPro
-            what = "memo fields are not supported" if memo else "this field type is not supported"
-            hint = "leave it out with columns=[...]"
-            raise DbfError(layout.path, f"{what} (type {f.type!r})", column=f.name, hint=hint)
-    return fields
-
-
-def _check_file_size(path: str, header: Any) -> None:
-    size, n, width = os.path.getsize(path), header.numrecords, header.recordlen
-    complete = max(size - header.headerlen, 0) // width
-    if complete < n:
-        reason = f"truncated: the header declares {n} records but only {complete} are complete"
-        reason += f" ({size} bytes); record {complete + 1} is the first incomplete one"
-        hint = "the file was cut short (interrupted transfer or export); fetch it again"
-        raise DbfError(path, reason, row=complete + 1, hint=hint)
-    if complete > n:
-        after = np.fromfile(path, np.uint8, 1, offset=header.headerlen + n * width)
-        if after[0] != EOF_MARK:  # whole records follow the declared ones
-            reason = f"the header declares {n} records but {complete - n} more follow them"
-            raise DbfError(path, reason, hint="the header's record count is stale; re-export")
 
 
 @functools.lru_cache(maxsize=32)
@@ -215,14 +87,14 @@ def _utf8_growth(encoding: str) -> np.ndarray | None:
 class _Records:
     """The record area as a (records x record length) byte matrix; deleted records skipped."""
 
-    layout: _Layout
+    layout: Layout
     raw: np.ndarray
     live: np.ndarray | None  # physical indices of live records; None when none is deleted
 
     @classmethod
-    def load(cls, layout: _Layout) -> _Records:
+    def load(cls, layout: Layout) -> _Records:
         header = layout.header
-        _check_file_size(layout.path, header)
+        check_file_size(layout.path, header)
         shape = (header.numrecords, header.recordlen)
         raw = np.fromfile(layout.path, np.uint8, shape[0] * shape[1], offset=header.headerlen)
         raw = raw.reshape(shape)
@@ -238,14 +110,14 @@ class _Records:
         live = np.flatnonzero(~deleted)
         return cls(layout, raw[live], live)  # one gather here beats one per field
 
-    def block(self, field: _Field) -> np.ndarray:
+    def block(self, field: Field) -> np.ndarray:
         return np.ascontiguousarray(self.raw[:, field.offset : field.offset + field.length])
 
-    def fail(self, index: int, field: _Field, reason: str, hint: str | None = None) -> DbfError:
+    def fail(self, index: int, field: Field, reason: str, hint: str | None = None) -> DbfError:
         record = index if self.live is None else int(self.live[index])
         return DbfError(self.layout.path, reason, row=record + 1, column=field.name, hint=hint)
 
-    def frame(self, fields: Sequence[_Field]) -> pl.DataFrame:
+    def frame(self, fields: Sequence[Field]) -> pl.DataFrame:
         """Convert all fields in one (parallel) query, then refuse the first invalid value."""
         columns = {f.name: self.column(f) for f in fields}
         raw = pl.DataFrame([series for series, _, _ in columns.values()])
@@ -261,7 +133,7 @@ class _Records:
                 raise self.fail(first, field, _bad_value_reason(field, text), _FIX_HINT)
         return out.select(list(columns))
 
-    def column(self, field: _Field) -> tuple[pl.Series, pl.Expr, pl.Expr | None]:
+    def column(self, field: Field) -> tuple[pl.Series, pl.Expr, pl.Expr | None]:
         """The field as a series (text or typed), its finishing expression, its validity check."""
         block = self.block(field)
         if field.type == "C":
@@ -275,7 +147,7 @@ class _Records:
         series = self.with_nulls(field, series.rename(field.name))
         return (series, *_parsed(field, self.layout.header.dbversion))
 
-    def with_nulls(self, field: _Field, series: pl.Series) -> pl.Series:
+    def with_nulls(self, field: Field, series: pl.Series) -> pl.Series:
         """VFP marks nulls in the hidden ``_NullFlags`` field, one bit per nullable field."""
         if not field.flags & FLAG_NULLABLE or self.layout.null_flags is None:
             return series
@@ -285,7 +157,7 @@ class _Records:
         flags = self.block(self.layout.null_flags)[:, field.null_bit // 8]
         return series.set(pl.Series((flags >> (field.null_bit % 8)) & 1).cast(pl.Boolean), None)
 
-    def text(self, block: np.ndarray, field: _Field, encoding: str) -> pl.Series:
+    def text(self, block: np.ndarray, field: Field, encoding: str) -> pl.Series:
         """Fixed-width bytes -> fixed-width strings (still padded), decoded with ``encoding``."""
         growth = _utf8_growth(encoding)
         if growth is None:
@@ -306,7 +178,7 @@ class _Records:
         order[np.concatenate([ascii_rows, high_rows])] = np.arange(len(block))
         return pl.concat([_strings(block[ascii_rows]), _strings(high, utf8, offsets)]).gather(order)
 
-    def exact_text(self, block: np.ndarray, field: _Field, encoding: str) -> pl.Series:
+    def exact_text(self, block: np.ndarray, field: Field, encoding: str) -> pl.Series:
         """Decode each distinct value with the codec: multi-byte text, and to locate errors."""
         distinct, inverse = np.unique(block.view(f"S{block.shape[1]}").ravel(), return_inverse=True)
         decoded: list[str | None] = []
@@ -319,11 +191,13 @@ class _Records:
         if bad:
             first = int(np.argmax(np.isin(inverse, bad)))
             raw = bytes(block[first]).rstrip(b"\0 ")
-            hint = "pass the file's real code page, e.g. encoding='cp1252'"
+            hint = "pass the file's real code page, e.g. " + encoding_hint(
+                self.layout.encoding_option
+            )
             raise self.fail(first, field, f"text {raw!r} is not valid {encoding}", hint)
         return pl.Series(field.name, decoded, pl.String).gather(pl.Series(inverse.ravel()))
 
-    def logical(self, block: np.ndarray, field: _Field) -> pl.Series:
+    def logical(self, block: np.ndarray, field: Field) -> pl.Series:
         codes = _LOGICAL_CODES[block[:, 0]]
         if (codes == 3).any():
             first = int(np.argmax(codes == 3))
@@ -340,7 +214,7 @@ def _strings(block: np.ndarray, utf8: np.ndarray | None = None, offsets: Any = N
     return pl.Series(pa.LargeStringArray.from_buffers(len(block), *buffers))
 
 
-def _parsed(field: _Field, version: int) -> tuple[pl.Expr, pl.Expr | None]:
+def _parsed(field: Field, version: int) -> tuple[pl.Expr, pl.Expr | None]:
     """Expressions for a raw column's value and, for parsed text, a flag on invalid values."""
     column = pl.col(field.name)
     if field.type == "C":
@@ -353,7 +227,7 @@ def _parsed(field: _Field, version: int) -> tuple[pl.Expr, pl.Expr | None]:
         value, form = text.str.to_date("%Y%m%d", strict=False), r"^\d{8}$"
     else:
         form = _number_form(field.decimals) if field.type == "N" else r"^[^*]*$"
-        value = text.cast(_dtype(field, version) or pl.Float64(), strict=False)
+        value = text.cast(field_dtype(field, version) or pl.Float64(), strict=False)
     # Blanks become nulls. The form check matters: polars' cast rounds surplus decimals and
     # accepts exponents.
     return value, ~blank & (value.is_null() | ~text.str.contains(form))
@@ -365,7 +239,7 @@ def _number_form(decimals: int) -> str:
     return rf"^[+-]?(\d+(\.\d{{0,{decimals}}})?|\.\d{{1,{decimals}}})$"
 
 
-def _bad_value_reason(field: _Field, raw: bytes) -> str:
+def _bad_value_reason(field: Field, raw: bytes) -> str:
     spec = f"N({field.length},{field.decimals})" if field.type == "N" else field.type
     if field.type == "D":
         return f"invalid date {raw!r} in date field (expected YYYYMMDD)"
@@ -377,7 +251,7 @@ def _bad_value_reason(field: _Field, raw: bytes) -> str:
     return f"value {raw!r} in numeric field {spec} is not a number"
 
 
-def _binary_column(block: np.ndarray, field: _Field) -> pl.Series:
+def _binary_column(block: np.ndarray, field: Field) -> pl.Series:
     """Visual FoxPro's little-endian binary fields: I/+, Y, T, B/O."""
     if field.type in "I+":
         return pl.Series(field.name, block.view("<i4").ravel())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from recon.errors import InputFileError, first_line
+from recon.errors import InputFileError, first_line, shown
 from recon.readers.csv_shape import check_field_counts
 from recon.readers.xlsx_guard import MAX_BYTES, MAX_CELLS, check_xlsx_size
 
@@ -80,7 +80,12 @@ def scan_table(
     else:
         from recon.readers.dbf import read_dbf
 
-        frame = read_dbf(path, columns=columns, encoding=options.encoding).lazy()
+        frame = read_dbf(
+            path,
+            columns=columns,
+            encoding=options.encoding,
+            encoding_option=options.encoding_option,
+        ).lazy()
     return frame
 
 
@@ -99,7 +104,15 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
     encoding = (options.encoding or "utf-8").lower()
+    if not encoding.startswith(("utf-16", "utf_16", "utf16", "utf-32", "utf_32", "utf32")):
+        _refuse_wide_text(path, head, options.encoding_option)
     text_head = _decode_head(path, head, encoding, options.encoding_option)
+    if b"\r" in head and b"\n" not in head:
+        raise InputFileError(
+            str(path),
+            "its lines end in CR alone (old Mac style), so it reads as one line",
+            hint="convert the line endings to LF or CRLF first, e.g. tr '\\r' '\\n'",
+        )
     header_line = text_head.lstrip("\ufeff").splitlines()[0] if text_head.strip() else ""
     if not header_line.strip():
         raise InputFileError(str(path), "no header row (the first line is blank)")
@@ -118,7 +131,7 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
         more = f" (and {len(repeated) - 1} more repeated)" if len(repeated) > 1 else ""
         raise InputFileError(
             str(path),
-            f"header names column `{quoted(name)}` more than once, at positions "
+            f"header names column `{shown(name)}` more than once, at positions "
             f"{', '.join(map(str, positions))}{more}",
             row=0,
             hint="rename one of them: recon cannot tell which one to compare",
@@ -147,7 +160,7 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
     if empty and not options.allow_empty:
         raise InputFileError(
             str(path),
-            f"has a header ({', '.join(schema.names()[:5])}) but no data rows",
+            f"has a header ({', '.join(shown(n) for n in schema.names()[:5])}) but no data rows",
             hint="pass allow_empty (--allow-empty) to reconcile an empty side on purpose",
         )
     return frame
@@ -161,9 +174,25 @@ def repeated_names(header: Sequence[str]) -> list[tuple[str, list[int]]]:
     return [(name, where) for name, where in positions.items() if len(where) > 1]
 
 
-def quoted(text: str, limit: int = 60) -> str:
-    """``text`` for a message: at most ``limit`` characters (a header can be megabytes)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _refuse_wide_text(path: Path, head: bytes, option: str) -> None:
+    """UTF-16/32 text read as UTF-8 fails on its first byte: say what the file is instead."""
+    boms = {
+        b"\xff\xfe\x00\x00": "utf-32",
+        b"\x00\x00\xfe\xff": "utf-32",
+        b"\xff\xfe": "utf-16",
+        b"\xfe\xff": "utf-16",
+    }
+    kind = next((name for bom, name in boms.items() if head.startswith(bom)), None)
+    sample = head[:4096]
+    if kind is None and len(sample) >= 8 and sample.count(0) * 3 >= len(sample):
+        kind = "utf-16"  # every other byte NUL: ASCII text in UTF-16 without a BOM
+    if kind is not None:
+        how = "a byte-order mark" if head.startswith(tuple(boms)) else "NUL bytes between letters"
+        raise InputFileError(
+            str(path),
+            f"looks like {kind.upper()} text ({how}), not UTF-8",
+            hint=f"pass {option} {kind}, or save it as UTF-8",
+        )
 
 
 def _decode_head(path: Path, head: bytes, encoding: str, option: str) -> str:
@@ -263,7 +292,7 @@ def _refuse_repeated_xlsx_header(path: Path, options: ReadOptions) -> None:
         name, positions = repeated[0]
         raise InputFileError(
             str(path),
-            f"header names column `{quoted(name)}` more than once, at positions "
+            f"header names column `{shown(name)}` more than once, at positions "
             f"{', '.join(map(str, positions))}",
             row=0,
             hint="rename one of them: recon cannot tell which one to compare",
