@@ -2,7 +2,7 @@
 
 The sum runs in MongoDB (``hooks.ledger.positions_pipeline``); only positions cross the wire,
 streamed in batches into ``snapshot_path`` by the Mongo extracts' shared writer
-(``mongo_extract.write_snapshot``: written beside, then renamed, so a reader never sees a
+(``staging.write_snapshot``: written beside, then renamed, so a reader never sees a
 half-written snapshot). A ledger with documents that cannot be summed fails the task without
 retry; a server that does not answer fails it quickly, with a retryable error.
 """
@@ -21,7 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from recon.errors import did_you_mean
 from recon.files import file_digest
 from recon_airflow.hooks.mongo import CLIENT_DEFAULTS, MongoUnavailableError, mongo_client
-from recon_airflow.operators.mongo_extract import batched, write_snapshot
+from recon_airflow.operators.mongo_aggregate_to_staging import batched, write_snapshot
 from recon_airflow.outcome import Snapshot
 
 # pymongo, polars and pyarrow are imported where used: DAG files import this module at parse.

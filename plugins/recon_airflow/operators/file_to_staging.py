@@ -98,7 +98,7 @@ class FileToStagingOperator(BaseOperator):
         import polars as pl
 
         from recon.readers.tables import ReadOptions, scan_table
-        from recon_airflow.operators.sftp_dbf import missing_columns
+        from recon_airflow.operators.sftp_dbf_to_staging import missing_columns
 
         options = ReadOptions(
             encoding=self.encoding or None,

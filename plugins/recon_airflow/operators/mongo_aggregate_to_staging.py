@@ -7,7 +7,7 @@ or a date, and a value that does not parse is reported with its row instead of f
 extract. Documents and arrays inside a document are refused (``$project`` them to values).
 
 ``write_snapshot`` and ``batched`` are shared with the ledger positions extract
-(``mongo_ledger``): a cursor's batches become Parquet row groups in a file that replaces the
+(``mongo_ledger_positions``): a cursor's batches become Parquet row groups in a file that replaces the
 snapshot only once whole.
 """
 
