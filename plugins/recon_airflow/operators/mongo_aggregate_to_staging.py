@@ -5,29 +5,26 @@ pipeline returns becomes one row per document. Values are staged as text (Decima
 dates in ISO form, ObjectIds as hex), as the core reads CSV: the spec decides what is a number
 or a date, and a value that does not parse is reported with its row instead of failing the
 extract. Documents and arrays inside a document are refused (``$project`` them to values).
-
-``write_snapshot`` and ``batched`` are shared with the ledger positions extract
-(``mongo_ledger_positions``): a cursor's batches become Parquet row groups in a file that replaces the
-snapshot only once whole.
+The cursor's batches become the snapshot's row groups (``StagingOperator`` writes them while
+``MongoStagingOperator`` keeps the client open); an answer without documents gets the
+required fields as empty text columns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Context
 
-from recon.errors import did_you_mean
-from recon.files import file_digest
+from recon.errors import Problem, did_you_mean
 from recon_airflow.errors import BadInputError
-from recon_airflow.hooks.mongo import mongo_client
-from recon_airflow.operators.staging import batched, write_snapshot
-from recon_airflow.outcome import Snapshot
+from recon_airflow.operators.mongo_staging import MongoStagingOperator
+from recon_airflow.operators.staging import Fetched, batched
 
 if TYPE_CHECKING:
     import polars as pl
@@ -74,14 +71,13 @@ def _text(value: Any, field: str, row: int) -> str | None:
     return str(value)
 
 
-class MongoAggregateToStagingOperator(BaseOperator):
+class MongoAggregateToStagingOperator(MongoStagingOperator):
     """Run ``pipeline`` on ``database.collection`` and stage its documents as Parquet.
 
     :param pipeline: the aggregation (templated; a config recon renders its dates in ``plan``).
     :param source: the partition's source, as the Snapshot says it.
     :param required_columns: fields every snapshot must have (an empty answer gets them as
         empty text columns; a missing one fails with a did-you-mean hint).
-    :param batch_size: documents per cursor batch and per Parquet row group.
     """
 
     template_fields: Sequence[str] = (
@@ -93,92 +89,37 @@ class MongoAggregateToStagingOperator(BaseOperator):
         "required_columns",
     )
 
-    def __init__(
-        self,
-        *,
-        database: str,
-        collection: str,
-        pipeline: Sequence[Mapping[str, Any]],
-        snapshot_path: str,
-        source: str,
-        required_columns: Sequence[str] = (),
-        mongo_conn_id: str = "recon_mongo",
-        batch_size: int = 10_000,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, pipeline: Sequence[Mapping[str, Any]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.database = database
-        self.collection = collection
         self.pipeline = pipeline
-        self.snapshot_path = snapshot_path
-        self.source = source
-        self.required_columns = required_columns
-        self.mongo_conn_id = mongo_conn_id
-        self.batch_size = batch_size
 
-    def execute(self, context: Context) -> Snapshot:
+    def refused(self, problems: list[Problem], columns: Sequence[str], shown: str) -> Exception:
+        """The fields the aggregation does not give (the base refuses for nothing else)."""
+        listed = ", ".join(f"`{p.column}`" + _hint(str(p.column), columns) for p in problems)
+        return SnapshotShapeError(f"the aggregation gives no field {listed}")
+
+    @contextmanager
+    def fetch(self, context: Context, workdir: Path) -> Iterator[Fetched]:
         from pymongo.errors import OperationFailure
 
-        path = Path(self.snapshot_path).absolute()
-        namespace = f"{self.database}.{self.collection}"
-        required = list(self.required_columns or ())
-        with mongo_client(self.mongo_conn_id) as client:
-            database = client[self.database]
-            names = database.list_collection_names()
-            if self.collection not in names:
-                hint = did_you_mean(self.collection, names) or "check the recon definition"
-                raise AirflowFailException(
-                    f"{namespace} not found on connection `{self.mongo_conn_id}` ({hint})"
-                )
+        namespace, size = self.namespace, self.batch_size
+        with self.opened_collection() as collection:
             try:
-                cursor = database[self.collection].aggregate(
-                    list(self.pipeline), allowDiskUse=True, batchSize=self.batch_size
+                cursor = collection.aggregate(
+                    list(self.pipeline), allowDiskUse=True, batchSize=size
                 )
-                batches = batched(cursor, self.batch_size)
-                frames = (
-                    documents_frame(b, 1 + i * self.batch_size) for i, b in enumerate(batches)
-                )
-                rows = write_snapshot(_checked(frames, required), path)
+                batches = enumerate(batched(cursor, size))
+                frames = (documents_frame(batch, 1 + i * size) for i, batch in batches)
+                yield Fetched(frames=frames, file=namespace)
             except OperationFailure as exc:  # the server refused the pipeline: fix the YAML
-                raise AirflowFailException(f"{namespace}: aggregation refused: {exc}") from None
+                raise BadInputError(f"{namespace}: aggregation refused: {exc}") from None
             except SnapshotShapeError as exc:
-                raise AirflowFailException(f"{namespace}: {exc}") from None
-        self.log.info("%s: %d documents -> %s", namespace, rows, path)
-        return Snapshot(
-            source=str(self.source),
-            path=str(path),
-            rows=rows,
-            sha256=file_digest(path),
-            file=namespace,
-        )
+                raise BadInputError(f"{namespace}: {exc}") from None
 
 
-def _checked(frames: Iterable[pl.DataFrame], required: Sequence[str]) -> Iterator[pl.DataFrame]:
-    """``frames`` once the first has every required field (before anything is written); one
-    empty frame of the required fields when there is no document at all."""
-    import polars as pl
-
-    first = True
-    for frame in frames:
-        missing = [name for name in required if name not in frame.columns] if first else []
-        if missing:
-            listed = ", ".join(f"`{c}`" + _hint(c, frame.columns) for c in missing)
-            raise SnapshotShapeError(f"the aggregation gives no field {listed}")
-        first = False
-        yield frame
-    if first:
-        yield pl.DataFrame(schema=dict.fromkeys(required, pl.String()))
-
-
-def _hint(name: str, columns: list[str]) -> str:
+def _hint(name: str, columns: Sequence[str]) -> str:
     found = did_you_mean(name, columns)
     return f" ({found})" if found else f" (it gives {', '.join(columns)})"
 
 
-__all__ = [
-    "MongoAggregateToStagingOperator",
-    "SnapshotShapeError",
-    "batched",
-    "documents_frame",
-    "write_snapshot",
-]
+__all__ = ["MongoAggregateToStagingOperator", "SnapshotShapeError", "documents_frame"]
