@@ -75,14 +75,11 @@ from recon.readers.dbf import dbf_schema, read_dbf
 from recon.reports import REPORT_FORMATS, write_reports
 from recon.spec import ReconSpec, load_spec
 from recon_airflow.hooks.ledger import POSITIONS_SCHEMA, positions_pipeline, problems_pipeline
-from recon_airflow.operators.mongo_ledger import MongoLedgerPositionsOperator
+from recon_airflow.operators.mongo_ledger_positions import MongoLedgerPositionsOperator
 from recon_airflow.operators.reconcile import filtered, outcome_of, snapshot_input
-from recon_airflow.operators.sftp_dbf import (
-    SftpDbfToStagingOperator,
-    live_record_numbers,
-    missing_columns,
-    report_date_problems,
-)
+from recon_airflow.operators.report_dates import live_record_numbers, report_date_problems
+from recon_airflow.operators.sftp_dbf_to_staging import SftpDbfToStagingOperator
+from recon_airflow.operators.staging import missing_columns
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.settings import partition_dir
 from recon_airflow.stores.mongo_results import replace_results

@@ -71,9 +71,9 @@ from recon.pipeline_config.payments import PaymentsConfig, load_payments_config
 from recon.reports import REPORT_FORMATS, write_reports
 from recon.spec import ReconSpec, load_spec
 from recon_airflow.hooks.processor import Transaction
-from recon_airflow.operators.processor_extract import hook_class, write_transactions
+from recon_airflow.operators.processor_to_staging import hook_class, write_transactions
 from recon_airflow.operators.reconcile import reported_partition, snapshot_input
-from recon_airflow.operators.sql_extract import SqlToStagingOperator, read_sql_file
+from recon_airflow.operators.sql_to_staging import SqlToStagingOperator, read_sql_file
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.settings import partition_dir, staging_root
 from recon_airflow.stores.partition import break_rows, read_outcome

@@ -24,9 +24,9 @@ from recon_airflow.dag_defaults import business_date_param, dag_settings
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
-from recon_airflow.operators.mongo_ledger import MongoLedgerPositionsOperator
+from recon_airflow.operators.mongo_ledger_positions import MongoLedgerPositionsOperator
 from recon_airflow.operators.reconcile import ReconcileOperator
-from recon_airflow.operators.sftp_dbf import SftpDbfToStagingOperator
+from recon_airflow.operators.sftp_dbf_to_staging import SftpDbfToStagingOperator
 from recon_airflow.pipelines.aum import DAYS_BEFORE, TIMEZONE, merge_registrars, plan_run
 from recon_airflow.pipelines.common import plan_list, publish_all
 

@@ -21,7 +21,7 @@ from airflow.sdk import Param, dag
 
 from recon_airflow.dag_defaults import business_date_param, dag_settings
 from recon_airflow.file_jobs import DAG_ID, JOB_ID_PATTERN, REPORT_FORMATS
-from recon_airflow.operators.file_extract import FileToStagingOperator
+from recon_airflow.operators.file_to_staging import FileToStagingOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.pipelines.common import publish_all
 from recon_airflow.pipelines.file_recon import (

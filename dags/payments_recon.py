@@ -28,8 +28,8 @@ from recon_airflow.dag_defaults import business_date_param, dag_settings
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.payments_reconcile import PaymentsReconcileOperator
-from recon_airflow.operators.processor_extract import ProcessorToStagingOperator
-from recon_airflow.operators.sql_extract import SqlToStagingOperator
+from recon_airflow.operators.processor_to_staging import ProcessorToStagingOperator
+from recon_airflow.operators.sql_to_staging import SqlToStagingOperator
 from recon_airflow.pipelines.common import plan_list, publish_all
 from recon_airflow.pipelines.payments import DAYS_BEFORE, TIMEZONE, merge_processors, plan_run
 

@@ -184,10 +184,10 @@ def test_a_dag_id_taken_twice_or_by_a_python_dag_is_an_import_error(parse: Any) 
 
 
 def test_generated_dag_follows_its_definition(parse: Any) -> None:
-    from recon_airflow.operators.file_extract import FileToStagingOperator
+    from recon_airflow.operators.file_to_staging import FileToStagingOperator
     from recon_airflow.operators.load_mongo import MongoResultsOperator
-    from recon_airflow.operators.mongo_extract import MongoAggregateToStagingOperator
-    from recon_airflow.operators.sql_extract import SqlToStagingOperator
+    from recon_airflow.operators.mongo_aggregate_to_staging import MongoAggregateToStagingOperator
+    from recon_airflow.operators.sql_to_staging import SqlToStagingOperator
 
     bag = parse({"orders_sftp.yaml": VALID, "orders_mongo.yaml": MONGO})
     sftp, mongo = bag.dags["orders_sftp"], bag.dags["orders_vs_mongo"]

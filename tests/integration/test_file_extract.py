@@ -10,7 +10,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from recon.files import file_digest
-from recon_airflow.operators.file_extract import FileToStagingOperator
+from recon_airflow.operators.file_to_staging import FileToStagingOperator
 
 CSV = b"id;amount;note\nA1;10.00;first\nA2;7.50;=1+1\n"
 

@@ -18,7 +18,7 @@ from bson.decimal128 import Decimal128
 from embedded.mongo import EmbeddedMongo
 from recon.definitions.patterns import render_strings
 from recon.files import file_digest
-from recon_airflow.operators.mongo_extract import MongoAggregateToStagingOperator
+from recon_airflow.operators.mongo_aggregate_to_staging import MongoAggregateToStagingOperator
 
 DATABASE, COLLECTION = "shop", "orders"
 DAY = dt.date(2026, 11, 20)

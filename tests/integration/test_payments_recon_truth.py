@@ -16,7 +16,7 @@ from embedded.payments_seed import load_processor_apis
 from embedded.processor_api import ProcessorApi
 from recon.payments import BREAK_TYPES, Day, reconcile_payments
 from recon.spec import load_spec
-from recon_airflow.operators.processor_extract import ProcessorToStagingOperator
+from recon_airflow.operators.processor_to_staging import ProcessorToStagingOperator
 from recon_airflow.settings import REPO_ROOT
 from worlds.payments import (
     EXCLUDED,

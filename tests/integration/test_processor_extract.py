@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from embedded.processor_api import ProcessorApi
 from recon.files import file_digest
 from recon_airflow.hooks.processor import ProcessorUnavailableError
-from recon_airflow.operators.processor_extract import ProcessorToStagingOperator
+from recon_airflow.operators.processor_to_staging import ProcessorToStagingOperator
 from worlds.processor_records import balance_transaction, payment
 
 DAY = dt.date(2026, 11, 20)

@@ -26,7 +26,8 @@ from polars.testing import assert_frame_equal
 from embedded.base import connection_env
 from embedded.sftp import EmbeddedSftp, public_key_line
 from recon.readers.dbf import read_dbf
-from recon_airflow.operators.sftp_dbf import SftpDbfToStagingOperator, report_date_problems
+from recon_airflow.operators.report_dates import report_date_problems
+from recon_airflow.operators.sftp_dbf_to_staging import SftpDbfToStagingOperator
 from worlds.aum import FIELDS, LAYOUT, AumSample, generate_aum, holdings_file_name
 from worlds.dbf_write import write_dbf
 

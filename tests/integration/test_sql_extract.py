@@ -12,7 +12,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from embedded.payments_seed import seed_ledger_postgres
-from recon_airflow.operators.sql_extract import SqlToStagingOperator, query_frame
+from recon_airflow.operators.sql_to_staging import SqlToStagingOperator, query_frame
 from worlds.payments import PaymentsDay, generate_payments_day
 
 DAY = dt.date(2026, 11, 20)

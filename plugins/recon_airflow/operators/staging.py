@@ -6,8 +6,9 @@ aggregation, an API's pages). What they share lives in :class:`StagingOperator`:
 
 - the required columns are checked before anything is written, every missing one named with a
   did-you-mean hint;
-- the Parquet snapshot replaces the previous one atomically, a frame (row group) at a time, so
-  a refused or interrupted fetch leaves the earlier snapshot as it was;
+- the Parquet snapshot (zstd) replaces the previous one atomically, so a refused or
+  interrupted fetch leaves the earlier snapshot as it was: a frame is written by polars (a lazy
+  one streamed), a stream of frames (a cursor's batches) a row group at a time;
 - the checksum: of the input as received when the subclass has one (a downloaded file), of the
   snapshot otherwise;
 - the XCom summary (``recon_airflow.outcome.Snapshot``: source, path, rows, checksum, input);
@@ -16,6 +17,11 @@ aggregation, an API's pages). What they share lives in :class:`StagingOperator`:
 
 A subclass implements :meth:`StagingOperator.fetch`, a context manager yielding a
 :class:`Fetched`, so that a client or a cursor stays open while the base writes its frames.
+An error raised while the base consumes the frames is raised again inside ``fetch`` at its
+``yield``: that is where a subclass says which input it was about (:func:`named_as` for a
+downloaded file). Two hooks shape messages: :meth:`StagingOperator.failure_prefix` and
+:meth:`StagingOperator.refused`; a subclass that knows the columns before it reads the rows (a
+file's header) checks them there with :meth:`StagingOperator.check_columns`, the base's check.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -31,8 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 
-from recon.errors import Problem, SchemaError, did_you_mean
-from recon.files import replaced_atomically
+from recon.errors import Problem, ReconError, SchemaError, did_you_mean
+from recon.files import file_digest, replaced_atomically
 from recon_airflow.errors import BadInputError, failing_for_good
 from recon_airflow.outcome import Snapshot
 
@@ -48,8 +54,9 @@ class Fetched:
         cursor's batches) consumed while the fetch's context is open.
     :ivar file: the input as people name it (a file name, ``db.collection``, a query file).
     :ivar sha256: checksum of the input as received; None: the snapshot's.
-    :ivar schema: a fixed snapshot schema (a frame with other columns is refused); None: the
-        frames' own, a field first seen in a later frame included.
+    :ivar schema: a stream's fixed snapshot schema (a frame with other columns is refused);
+        None: the frames' own, a field first seen in a later frame included. A LazyFrame or a
+        DataFrame brings its own.
     :ivar shown: how messages name the input (default ``file``).
     """
 
@@ -91,18 +98,23 @@ class StagingOperator(BaseOperator):
         raise NotImplementedError
 
     def failure_prefix(self) -> str:
-        """What a bad-input message is about (e.g. ``"CAMS 2026-11-20"``)."""
-        return str(self.source)
+        """What every bad-input message is about (e.g. ``"CAMS 2026-11-20"``), put before it;
+        none by default: the messages name their input (a query file, a collection)."""
+        return ""
+
+    def refused(self, problems: list[Problem], columns: Sequence[str], shown: str) -> Exception:
+        """The error that refuses the input ``shown`` for ``problems``: the base's are the
+        required columns it lacks (one each, with a hint; ``columns``: the input's)."""
+        return SchemaError.from_problems(f"cannot stage {shown}", problems)
 
     # what every extract shares -----------------------------------------------------------
 
     def required(self) -> list[str]:
+        """The columns the input must have: ``required_columns`` (a subclass may add its own)."""
         named = self.required_columns  # a template may render one name as a string
         return [named] if isinstance(named, str) else [str(n) for n in named or ()]
 
     def execute(self, context: Context) -> Snapshot:
-        from recon.files import file_digest
-
         target = Path(self.snapshot_path).absolute()
         target.parent.mkdir(parents=True, exist_ok=True)
         with (
@@ -110,12 +122,49 @@ class StagingOperator(BaseOperator):
             tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.stem}.fetch-") as work,
             self.fetch(context, Path(work)) as fetched,
         ):
-            rows = write_snapshot(checked_frames(fetched, self.required()), target, fetched.schema)
+            rows = self._stage(fetched, target)
             sha256 = fetched.sha256 or file_digest(target)
         self.log.info("%s: staged %d rows of %s at %s", self.source, rows, fetched.file, target)
         return Snapshot(
             source=str(self.source), path=str(target), rows=rows, sha256=sha256, file=fetched.file
         )
+
+    def check_columns(self, columns: Sequence[str], shown: str) -> None:
+        """Refuse the input ``shown`` unless ``columns`` hold every required one (``refused``
+        says how). The base checks what was fetched; a subclass may check earlier too (a
+        file's header before its records are read)."""
+        if problems := missing_columns(columns, self.required(), shown):
+            raise self.refused(problems, columns, shown)
+
+    def _stage(self, fetched: Fetched, target: Path) -> int:
+        """Check ``fetched`` and write it to ``target``, atomically; the row count."""
+        import polars as pl
+
+        frames = fetched.frames
+        if not isinstance(frames, pl.LazyFrame | pl.DataFrame):
+            return write_snapshot(self._checked(frames, fetched), target, fetched.schema)
+        self.check_columns(frames.collect_schema().names(), fetched.shown or fetched.file)
+        with replaced_atomically(target) as temporary:
+            if isinstance(frames, pl.DataFrame):
+                frames.write_parquet(temporary)
+                return frames.height
+            frames.sink_parquet(temporary)  # streamed: a lazy input is never whole in memory
+        return int(pl.scan_parquet(target).select(pl.len()).collect().item())
+
+    def _checked(self, frames: Iterable[pl.DataFrame], fetched: Fetched) -> Iterator[pl.DataFrame]:
+        """A stream's frames, once the first holds every required column; with no frame and
+        no fixed schema, an empty frame of the required columns as text (what a reader of an
+        empty answer expects to find)."""
+        import polars as pl
+
+        empty = True
+        for frame in frames:
+            if empty:
+                self.check_columns(frame.columns, fetched.shown or fetched.file)
+            empty = False
+            yield frame
+        if empty and fetched.schema is None:
+            yield pl.DataFrame(schema=dict.fromkeys(self.required(), pl.String()))
 
 
 def missing_columns(available: Sequence[str], required: Sequence[str], file: str) -> list[Problem]:
@@ -133,35 +182,14 @@ def missing_columns(available: Sequence[str], required: Sequence[str], file: str
     ]
 
 
-def checked_frames(fetched: Fetched, required: Sequence[str]) -> Iterator[pl.DataFrame]:
-    """The fetched rows as frames, once the first shows every required column.
-
-    A lazy input is checked from its schema before it is read; a stream of frames from its
-    first frame (an empty stream has nothing to check).
-    """
-    import polars as pl
-
-    shown = fetched.shown or fetched.file
-    frames = fetched.frames
-    if isinstance(frames, pl.LazyFrame):
-        _check(frames.collect_schema().names(), required, shown)
-        yield from frames.collect_batches()  # streamed, a row group per batch
-        return
-    if isinstance(frames, pl.DataFrame):
-        _check(frames.columns, required, shown)
-        yield frames
-        return
-    first = True
-    for frame in frames:
-        if first:
-            _check(frame.columns, required, shown)
-            first = False
-        yield frame
-
-
-def _check(columns: Sequence[str], required: Sequence[str], shown: str) -> None:
-    if problems := missing_columns(columns, required, shown):
-        raise SchemaError.from_problems(f"cannot stage {shown}", problems)
+@contextmanager
+def named_as(local: Path, shown: str) -> Iterator[None]:
+    """Inside the block, the core's errors about the downloaded file ``local`` name it as
+    people know it (``shown``: the remote path, the location), never the temporary copy."""
+    try:
+        yield
+    except ReconError as exc:
+        raise BadInputError(str(exc).replace(str(local), shown)) from None
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -224,7 +252,7 @@ class _PartWriter:
         self.path = path
         self.schema = schema
         self.arrow = pl.DataFrame(schema=schema).to_arrow().schema
-        self._writer = pq.ParquetWriter(path, self.arrow)
+        self._writer = pq.ParquetWriter(path, self.arrow, compression="zstd")  # polars' default
 
     def fits(self, frame: pl.DataFrame) -> bool:
         return all(name in self.schema for name in frame.columns)
@@ -250,7 +278,7 @@ __all__ = [
     "Fetched",
     "StagingOperator",
     "batched",
-    "checked_frames",
     "missing_columns",
+    "named_as",
     "write_snapshot",
 ]

@@ -31,12 +31,12 @@ from recon.definitions import (
 )
 from recon_airflow.dag_defaults import business_date_param, default_args
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
-from recon_airflow.operators.file_extract import FileToStagingOperator
+from recon_airflow.operators.file_to_staging import FileToStagingOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
-from recon_airflow.operators.mongo_extract import MongoAggregateToStagingOperator
+from recon_airflow.operators.mongo_aggregate_to_staging import MongoAggregateToStagingOperator
 from recon_airflow.operators.reconcile import reconcile_partition, snapshot_input
-from recon_airflow.operators.sql_extract import SqlToStagingOperator
+from recon_airflow.operators.sql_to_staging import SqlToStagingOperator
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.pipelines.common import run_business_date
 from recon_airflow.pipelines.config_folder import shown

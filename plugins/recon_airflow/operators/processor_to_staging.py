@@ -1,31 +1,34 @@
 """Extract one processor's transactions for a business date into a staged Parquet snapshot.
 
-Mapped per processor. The hook pages through the processor's API; the records stream into a
-temporary Parquet file beside the snapshot, which replaces the snapshot only once the last page
-is in: a page that fails mid-way fails the task and leaves no partial (or changed) snapshot.
-Credentials refused or records that cannot be normalised fail without retry; 429/5xx/timeouts
-that outlast the hook's own attempts fail with a transient error, so the task's retries apply.
+Mapped per processor. The hook pages through the processor's API; the records stream, a batch
+at a time, into the base's snapshot (``StagingOperator``), which replaces the earlier one only
+once the last page is in: a page that fails mid-way fails the task and leaves no partial (or
+changed) snapshot. Credentials refused or records that cannot be normalised fail without
+retry; 429/5xx/timeouts that outlast the hook's own attempts fail with a transient error, so
+the task's retries apply.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Context
 
+from recon_airflow.errors import BadInputError
 from recon_airflow.hooks.processor import (
     ProcessorAuthError,
     ProcessorDataError,
     ProcessorHook,
     Transaction,
 )
-from recon_airflow.outcome import Snapshot
+from recon_airflow.operators.staging import Fetched, StagingOperator, batched, write_snapshot
 
 if TYPE_CHECKING:
+    import polars as pl
     import pyarrow as pa
 
 BATCH_ROWS = 50_000
@@ -57,7 +60,7 @@ def hook_class(processor: str) -> type[ProcessorHook]:
         from recon_airflow.hooks.square import SquareHook
 
         return SquareHook
-    raise AirflowFailException(f"unknown processor {processor!r}; known: paypal, square, stripe")
+    raise BadInputError(f"unknown processor {processor!r}; known: paypal, square, stripe")
 
 
 def day_window(business_date: str) -> tuple[dt.datetime, dt.datetime]:
@@ -65,7 +68,7 @@ def day_window(business_date: str) -> tuple[dt.datetime, dt.datetime]:
     try:
         day = dt.date.fromisoformat(business_date)
     except ValueError:
-        raise AirflowFailException(f"business_date {business_date!r} is not YYYY-MM-DD") from None
+        raise BadInputError(f"business_date {business_date!r} is not YYYY-MM-DD") from None
     start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
     return start, start + dt.timedelta(days=1)
 
@@ -89,30 +92,29 @@ def arrow_schema() -> pa.Schema:
     )
 
 
-def write_transactions(transactions: Iterable[Transaction], path: Path) -> int:
-    """Stream ``transactions`` into ``path`` (Parquet) atomically; returns the row count."""
+def transaction_frames(transactions: Iterable[Transaction]) -> Iterator[pl.DataFrame]:
+    """``transactions`` as frames of ``arrow_schema()``, ``BATCH_ROWS`` at a time."""
+    import polars as pl
     import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from recon.files import replaced_atomically
 
     schema = arrow_schema()
-    rows = 0
-    with (
-        replaced_atomically(path) as staged,
-        pq.ParquetWriter(staged, schema, compression="zstd") as writer,
-    ):
-        batch: list[Transaction] = []
-        for transaction in transactions:
+    for batch in batched(transactions, BATCH_ROWS):
+        for transaction in batch:
             _check_scale(transaction)
-            batch.append(transaction)
-            if len(batch) >= BATCH_ROWS:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                rows += len(batch)
-                batch = []
-        writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-        rows += len(batch)
-    return rows
+        yield pl.DataFrame(pa.Table.from_pylist(batch, schema=schema))
+
+
+def transaction_schema() -> pl.Schema:
+    """The snapshot's columns: ``arrow_schema()`` as polars reads it."""
+    import polars as pl
+
+    return pl.DataFrame(arrow_schema().empty_table()).schema
+
+
+def write_transactions(transactions: Iterable[Transaction], path: Path) -> int:
+    """Stream ``transactions`` into ``path`` (Parquet) atomically, as the operator stages
+    them; returns the row count."""
+    return write_snapshot(transaction_frames(transactions), path, transaction_schema())
 
 
 def _check_scale(transaction: Transaction) -> None:
@@ -125,8 +127,10 @@ def _check_scale(transaction: Transaction) -> None:
             )
 
 
-class ProcessorToStagingOperator(BaseOperator):
+class ProcessorToStagingOperator(StagingOperator):
     """One processor's transactions of ``business_date`` (UTC day) into ``snapshot_path``.
+
+    Its Snapshot's source is the processor.
 
     :param processor: ``stripe``, ``paypal`` or ``square``.
     :param conn_id: the processor's connection (default ``recon_<processor>``).
@@ -135,35 +139,39 @@ class ProcessorToStagingOperator(BaseOperator):
     :param max_attempts: / ``backoff``: the hook's own retries per request.
     """
 
-    template_fields: Sequence[str] = ("processor", "business_date", "snapshot_path", "conn_id")
+    template_fields: Sequence[str] = (
+        "processor",
+        "business_date",
+        "snapshot_path",
+        "conn_id",
+        "source",
+        "required_columns",
+    )
 
     def __init__(
         self,
         *,
         processor: str,
         business_date: str,
-        snapshot_path: str,
         conn_id: str | None = None,
         settlement_hours: float = 0.0,
         max_attempts: int = 5,
         backoff: float = 1.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(source=processor, **kwargs)
         self.processor = processor
         self.business_date = business_date
-        self.snapshot_path = snapshot_path
         self.conn_id = conn_id
         self.settlement_hours = settlement_hours
         self.max_attempts = max_attempts
         self.backoff = backoff
 
-    def execute(self, context: Context) -> Snapshot:
-        from recon.files import file_digest
-
+    @contextmanager
+    def fetch(self, context: Context, workdir: Path) -> Iterator[Fetched]:
         start, end = day_window(self.business_date)
         if not 0 <= self.settlement_hours <= 24:
-            raise AirflowFailException(
+            raise BadInputError(
                 f"settlement_hours {self.settlement_hours} must be between 0 and 24"
             )
         end += dt.timedelta(hours=self.settlement_hours)
@@ -172,18 +180,22 @@ class ProcessorToStagingOperator(BaseOperator):
             max_attempts=self.max_attempts,
             backoff=self.backoff,
         )
-        path = Path(self.snapshot_path)
         try:
-            rows = write_transactions(hook.transactions(start, end), path)
+            yield Fetched(
+                frames=transaction_frames(hook.transactions(start, end)),
+                file=f"{self.processor} API {start:%Y-%m-%dT%H:%M}Z..{end:%Y-%m-%dT%H:%M}Z",
+                schema=transaction_schema(),
+            )
         except (ProcessorAuthError, ProcessorDataError) as exc:  # retrying cannot fix these
-            raise AirflowFailException(f"{self.processor} {self.business_date}: {exc}") from exc
+            raise BadInputError(f"{self.processor} {self.business_date}: {exc}") from exc
         finally:
             hook.close()
-        self.log.info("%s %s: %d transactions staged", self.processor, self.business_date, rows)
-        return Snapshot(
-            source=self.processor,
-            path=str(path),
-            rows=rows,
-            sha256=file_digest(path),
-            file=f"{self.processor} API {start:%Y-%m-%dT%H:%M}Z..{end:%Y-%m-%dT%H:%M}Z",
-        )
+
+
+__all__ = [
+    "ProcessorToStagingOperator",
+    "day_window",
+    "hook_class",
+    "transaction_frames",
+    "write_transactions",
+]
