@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recon.definitions.sources import SOURCE_KINDS
+from recon.definitions.sides import SOURCE_KINDS
 
 
 def test_every_registered_kind_has_its_extract() -> None:

@@ -1,4 +1,4 @@
-"""The registry of source kinds (``Side``'s fields, as ``SOURCE_KINDS``): each kind is one
+"""The registry of source kinds (``recon.definitions.sides.Side``'s fields, as ``SOURCE_KINDS``): each kind is one
 class owning its validation, its plan for a business date and its description."""
 
 from __future__ import annotations
@@ -9,17 +9,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from recon.definitions.sources import (
-    READERS,
-    SOURCE_KINDS,
-    MongoReader,
-    S3Reader,
-    SftpReader,
-    Side,
-    SourceReader,
-    SqlReader,
-    source_kinds,
-)
+from recon.definitions.sides import READERS, SOURCE_KINDS, Side, source_kinds
+from recon.definitions.sources import MongoReader, S3Reader, SftpReader, SourceReader, SqlReader
 
 DAY = dt.date(2026, 11, 20)
 

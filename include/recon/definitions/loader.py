@@ -24,7 +24,8 @@ from recon.definitions.model import (
     check_dag_id,
     reader_problem,
 )
-from recon.definitions.sources import SOURCE_KINDS, SQL_DIR
+from recon.definitions.sides import SOURCE_KINDS
+from recon.definitions.sources import SQL_DIR
 from recon.errors import Problem, SpecError, summarize_problems
 from recon.spec import ReconSpec, inner_model, located_problem, spec_from_dict, yaml_line
 

@@ -1,6 +1,7 @@
-"""The two sides of a recon definition: a label and one reader, of a kind registered here.
+"""What a side of a recon definition reads: :class:`SourceReader`, one subclass per kind.
 
-A kind of source is a :class:`SourceReader` subclass; it owns:
+The kinds here: S3 and SFTP files, a SQL query file, a MongoDB aggregation (each kind may as
+well live in a module of its own beside this one). A kind of source owns:
 
 - its settings and their validation, without I/O beyond the file system (a query file must
   exist in ``include/sql``; patterns must use known placeholders; a file's suffix must be
@@ -13,9 +14,9 @@ A kind of source is a :class:`SourceReader` subclass; it owns:
   class and its arguments (``recon_airflow.pipelines.config_recons.EXTRACTS``), so the core
   never imports Airflow.
 
-The registry is :class:`Side`: one optional field per kind, named by its YAML key. A new kind
-is a new class and one field line there; ``SOURCE_KINDS``, the one-reader check, the loader's
-located problems and the DAG's plan, extract and docs follow from it.
+The registry is ``recon.definitions.sides.Side``: one optional field per kind, named by its
+YAML key. A new kind is a new class and one field line there; ``SOURCE_KINDS``, the one-reader
+check, the loader's located problems and the DAG's plan, extract and docs follow from it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import re
 from abc import abstractmethod
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, ClassVar, Final, Literal, get_args
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -268,63 +269,7 @@ class MongoReader(SourceReader):
         return string_problems(settings.get("pipeline"), ("pipeline",))
 
 
-class Side(Strict):
-    """One side: its label in reports and exactly one reader."""
-
-    label: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\- ]+$")
-    # The registry of source kinds: one optional field per kind, named by its YAML key.
-    s3: S3Reader | None = None
-    sftp: SftpReader | None = None
-    sql: SqlReader | None = None
-    mongo: MongoReader | None = None
-
-    @model_validator(mode="after")
-    def _one_reader(self) -> Side:
-        problem = reader_problem(self.model_dump(exclude_none=True))
-        if problem:
-            raise ValueError(problem)
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(name for name in READERS if getattr(self, name) is not None)
-
-    @property
-    def reader(self) -> SourceReader:
-        found: SourceReader = getattr(self, self.kind)
-        return found
-
-
-def source_kinds(side: type[BaseModel]) -> dict[str, type[SourceReader]]:
-    """The reader class of each kind field of ``side``, by its YAML key."""
-    kinds: dict[str, type[SourceReader]] = {}
-    for name, field in side.model_fields.items():
-        readers = [t for t in get_args(field.annotation) if _is_reader(t)]
-        if readers:
-            kinds[name] = readers[0]
-    return kinds
-
-
-def _is_reader(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, SourceReader)
-
-
-SOURCE_KINDS: Final = source_kinds(Side)
-READERS: Final = tuple(SOURCE_KINDS)
-
-
-def reader_problem(side: Mapping[str, Any]) -> str | None:
-    """Unless ``side`` names exactly one reader: what it names instead."""
-    given = [name for name in READERS if side.get(name) is not None]
-    if len(given) == 1:
-        return None
-    found = " and ".join(f"`{g}`" for g in given) if given else "none"
-    return f"needs exactly one reader of {', '.join(READERS)}; found {found}"
-
-
 __all__ = [
-    "READERS",
-    "SOURCE_KINDS",
     "SQL_DIR",
     "ConnId",
     "FileOptions",
@@ -333,10 +278,7 @@ __all__ = [
     "Name",
     "S3Reader",
     "SftpReader",
-    "Side",
     "SourceReader",
     "SqlReader",
     "Strict",
-    "reader_problem",
-    "source_kinds",
 ]
