@@ -16,7 +16,7 @@ DAY = dt.date(2026, 11, 20)
 
 
 def test_every_kind_is_a_reader_class_with_its_keys() -> None:
-    assert tuple(SOURCE_KINDS) == READERS == ("s3", "sftp", "sql", "mongo")
+    assert tuple(SOURCE_KINDS) == READERS == ("s3", "sftp", "sql", "mongo", "http")
     for name, reader in SOURCE_KINDS.items():
         assert issubclass(reader, SourceReader) and reader.operator and reader.planned
         field = Side.model_fields[name]
@@ -30,7 +30,7 @@ def test_the_kinds_are_the_reader_fields_of_a_side() -> None:
         s3_archive: S3Reader | None = None
         note: str | None = None
 
-    assert list(source_kinds(Side)) == ["s3", "sftp", "sql", "mongo"]  # not the label
+    assert list(source_kinds(Side)) == ["s3", "sftp", "sql", "mongo", "http"]  # not the label
     assert source_kinds(Widened)["s3_archive"] is S3Reader and "note" not in source_kinds(Widened)
     assert source_kinds(BaseModel) == {}
 

@@ -13,6 +13,7 @@ from typing import Any, Final, get_args
 
 from pydantic import BaseModel, Field, model_validator
 
+from recon.definitions.http_source import HttpReader
 from recon.definitions.sources import (
     MongoReader,
     S3Reader,
@@ -32,6 +33,7 @@ class Side(Strict):
     sftp: SftpReader | None = None
     sql: SqlReader | None = None
     mongo: MongoReader | None = None
+    http: HttpReader | None = None
 
     @model_validator(mode="after")
     def _one_reader(self) -> Side:

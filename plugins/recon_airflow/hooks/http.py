@@ -36,10 +36,12 @@ it means overriding four of its defaults, two of them private methods:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urlsplit
 
@@ -210,8 +212,13 @@ class JsonApiHook(BaseHook):
         method: str = "GET",
         data: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
+        exact: bool = False,
     ) -> Any:
-        """One request with the retry rules above; returns the decoded JSON body."""
+        """One request with the retry rules above; returns the decoded JSON body.
+
+        :param exact: numbers with a fraction or an exponent as exact ``Decimal``s, never
+            through float (default: ``float``).
+        """
         client = self.get_conn()
         last: HttpApiError | None = None
         for attempt in range(1, self.max_attempts + 1):
@@ -229,7 +236,7 @@ class JsonApiHook(BaseHook):
                 wait = self._backoff(attempt)
             else:
                 if response.status_code < 400:
-                    return self._decoded(response)
+                    return self._decoded(response, exact)
                 message = error_message(response)
                 if response.status_code in (401, 403):
                     raise self.auth_error(self.conn_id, response.status_code, message)
@@ -254,9 +261,9 @@ class JsonApiHook(BaseHook):
         assert last is not None
         raise last
 
-    def _decoded(self, response: httpx.Response) -> Any:
+    def _decoded(self, response: httpx.Response, exact: bool) -> Any:
         try:
-            return response.json()
+            return json.loads(response.content, parse_float=Decimal) if exact else response.json()
         except ValueError:
             shown = response.text[:80] or "an empty body"
             raise self.refused_error(

@@ -22,10 +22,12 @@ from airflow.sdk import DAG, BaseOperator, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from recon.definitions import ReconConfigError, ReconDefinition, Side, load_recon_definition
+from recon.definitions.http_source import HttpReader
 from recon.definitions.sources import FileOptions, MongoReader, S3Reader, SqlReader
 from recon_airflow.dag_defaults import business_date_param, default_args
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.file_extract import FileToStagingOperator
+from recon_airflow.operators.http_extract import HttpToStagingOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.mongo_extract import MongoAggregateToStagingOperator
@@ -90,12 +92,25 @@ def _mongo_aggregation(reader: MongoReader, side: SideTask) -> dict[str, Any]:
     }
 
 
+def _http_json(reader: HttpReader, side: SideTask) -> dict[str, Any]:
+    return {
+        "http_conn_id": reader.conn_id,
+        "request": side.read,
+        "records": reader.records,
+        "next_link": reader.next_link,
+        "page_param": reader.page_param,
+        "max_pages": reader.max_pages,
+        "required_columns": side.columns,
+    }
+
+
 # The one mapping from a source kind's operator key (``SourceReader.operator``) to its task.
 EXTRACTS: Final[Mapping[str, Extract]] = {
     "s3_file": Extract(FileToStagingOperator, _s3_file),
     "sftp_file": Extract(FileToStagingOperator, _file),
     "sql_query": Extract(SqlToStagingOperator, _sql_query),
     "mongo_aggregation": Extract(MongoAggregateToStagingOperator, _mongo_aggregation),
+    "http_json": Extract(HttpToStagingOperator, _http_json),
 }
 
 
