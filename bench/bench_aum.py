@@ -74,7 +74,7 @@ from recon.pipeline_config.aum import AumConfig, load_aum_config
 from recon.readers.dbf import dbf_schema, read_dbf
 from recon.reports import REPORT_FORMATS, write_reports
 from recon.spec import ReconSpec, load_spec
-from recon_airflow.hooks.ledger import POSITIONS_SCHEMA, positions_pipeline, problems_pipeline
+from recon_airflow.ledger_positions import POSITIONS_SCHEMA, positions_pipeline, problems_pipeline
 from recon_airflow.operators.mongo_ledger_positions import MongoLedgerPositionsOperator
 from recon_airflow.operators.reconcile import filtered, outcome_of, snapshot_input
 from recon_airflow.operators.report_dates import live_record_numbers, report_date_problems

@@ -21,8 +21,8 @@ from embedded.base import free_port
 from embedded.mongo import EmbeddedMongo
 from embedded.seed import seed_ledger
 from recon.files import file_digest
-from recon_airflow.hooks.ledger import POSITIONS_SCHEMA, positions_pipeline
 from recon_airflow.hooks.mongo import MongoUnavailableError
+from recon_airflow.ledger_positions import POSITIONS_SCHEMA, positions_pipeline
 from recon_airflow.operators.mongo_ledger_positions import MongoLedgerPositionsOperator
 from worlds.aum import KEYS, REGISTRAR_AMCS, AumSample, generate_aum, ledger_positions
 

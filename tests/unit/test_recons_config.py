@@ -131,9 +131,9 @@ def test_every_mistake_at_once_with_path_line_and_hint(tmp_path: Path) -> None:
     [
         (
             "  label: shop\n  s3: {bucket: b-1, key: a.csv}\n  sql: {query: orders_ledger.sql}\n",
-            "needs exactly one reader of s3, sftp, sql, mongo; found `s3` and `sql`",
+            "needs exactly one reader of s3, sftp, sql, mongo, http; found `s3` and `sql`",
         ),
-        ("  label: shop\n", "needs exactly one reader of s3, sftp, sql, mongo; found none"),
+        ("  label: shop\n", "needs exactly one reader of s3, sftp, sql, mongo, http; found none"),
         (
             "  label: shop\n  sftp: {path: out/orders.csv}\n",
             "`out/orders.csv`: an SFTP path is absolute and names a file",

@@ -2,7 +2,8 @@
 
 The definition's own settings are checked by pydantic; its inline ``spec`` by the core's spec
 loader (its problems prefixed ``spec.``); then what spans both: the dag_id from the file name,
-the sides' labels carried into the spec, placeholders inside Mongo pipelines. Everything found
+the sides' labels carried into the spec, what each source kind finds in its raw settings
+(placeholders inside a Mongo pipeline). Everything found
 is reported together, each problem as ``file: yaml.path, line N: what (hint)``.
 """
 
@@ -23,7 +24,7 @@ from recon.definitions.model import (
     check_dag_id,
     reader_problem,
 )
-from recon.definitions.patterns import string_problems
+from recon.definitions.sides import SOURCE_KINDS
 from recon.definitions.sources import SQL_DIR
 from recon.errors import Problem, SpecError, summarize_problems
 from recon.spec import ReconSpec, inner_model, located_problem, spec_from_dict, yaml_line
@@ -64,7 +65,7 @@ def parse_definition(text: str, *, stem: str, source: str, sql_dir: Path) -> Rec
                 )
             )
     problems += _reader_problems(data, source, node)
-    problems += _pipeline_problems(data, source, node)
+    problems += _kind_problems(data, source, node)
     spec, spec_problems = _spec(data, dag_id, source, node)
     problems += spec_problems
     if problems or fields is None or spec is None:
@@ -162,21 +163,26 @@ def _side_label(data: Mapping[str, Any], side: str) -> str | None:
     return label if isinstance(label, str) and label else None
 
 
-def _pipeline_problems(data: Mapping[str, Any], source: str, node: yaml.Node) -> list[Problem]:
-    """Placeholders inside the string values of each side's Mongo pipeline."""
+def _kind_problems(data: Mapping[str, Any], source: str, node: yaml.Node) -> list[Problem]:
+    """What each side's source kind finds in its raw settings, located in the file."""
     problems = []
     for side in ("left", "right"):
         found = data.get(side)
-        mongo = found.get("mongo") if isinstance(found, Mapping) else None
-        pipeline = mongo.get("pipeline") if isinstance(mongo, Mapping) else None
-        for path, message in string_problems(pipeline, (side, "mongo", "pipeline")):
-            problems.append(
-                Problem(
-                    message,
-                    path=f"{source}: {'.'.join(map(str, path))}",
-                    line=yaml_line(node, list(path)),
+        if not isinstance(found, Mapping):
+            continue
+        for kind, reader in SOURCE_KINDS.items():
+            settings = found.get(kind)
+            if not isinstance(settings, Mapping):
+                continue
+            for inner, message in reader.located_problems(settings):
+                path = [side, kind, *inner]
+                problems.append(
+                    Problem(
+                        message,
+                        path=f"{source}: {'.'.join(map(str, path))}",
+                        line=yaml_line(node, path),
+                    )
                 )
-            )
     return problems
 
 

@@ -22,18 +22,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, field_validator
 
+from recon.definitions.sides import READERS, Side, reader_problem
 from recon.definitions.sources import (
-    READERS,
     SQL_DIR,
     ConnId,
     MongoReader,
     Name,
     S3Reader,
     SftpReader,
-    Side,
     SqlReader,
     Strict,
-    reader_problem,
 )
 from recon.errors import SpecError, did_you_mean
 from recon.spec import ReconSpec

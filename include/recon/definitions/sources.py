@@ -1,9 +1,22 @@
-"""The two sides of a recon definition: a label and one reader (S3, SFTP, SQL or MongoDB).
+"""What a side of a recon definition reads: :class:`SourceReader`, one subclass per kind.
 
-Each reader validates what it can without I/O beyond the file system (a query file must exist
-in ``include/sql``; patterns must use known placeholders; a file's suffix must be readable)
-and turns the business date into what its extract reads: a location, query parameters or a
-rendered aggregation pipeline.
+The kinds here: S3 and SFTP files, a SQL query file, a MongoDB aggregation (each kind may as
+well live in a module of its own beside this one). A kind of source owns:
+
+- its settings and their validation, without I/O beyond the file system (a query file must
+  exist in ``include/sql``; patterns must use known placeholders; a file's suffix must be
+  readable); ``located_problems`` for what pydantic cannot place (a placeholder deep inside
+  a pipeline);
+- its ``{date}`` planning: ``plan(day)`` is what its extract reads that business date (a
+  location, query parameters, a rendered pipeline), JSON-able as it travels by XCom;
+- its description for messages and the DAG's docs: ``describe()``;
+- its extract, named by ``operator``, a key: the plugin layer maps each key to one operator
+  class and its arguments (``recon_airflow.pipelines.config_recons.EXTRACTS``), so the core
+  never imports Airflow.
+
+The registry is ``recon.definitions.sides.Side``: one optional field per kind, named by its
+YAML key. A new kind is a new class and one field line there; ``SOURCE_KINDS``, the one-reader
+check, the loader's located problems and the DAG's plan, extract and docs follow from it.
 """
 
 from __future__ import annotations
@@ -11,9 +24,10 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import re
+from abc import abstractmethod
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -25,11 +39,15 @@ from pydantic import (
     model_validator,
 )
 
-from recon.definitions.patterns import check_pattern, render_pattern, render_strings
+from recon.definitions.patterns import (
+    check_pattern,
+    render_pattern,
+    render_strings,
+    string_problems,
+)
 from recon.errors import did_you_mean
 
 SQL_DIR: Final = Path(__file__).resolve().parents[2] / "sql"  # include/sql, beside the core
-READERS: Final = ("s3", "sftp", "sql", "mongo")
 # The reader picks the format by the file's suffix (recon.readers.tables.FORMATS, which imports
 # polars: too heavy for a DAG parse; a unit test keeps the two in step).
 FILE_SUFFIXES: Final = {
@@ -61,8 +79,38 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FileOptions(Strict):
-    """How an S3 or SFTP file is read; its format goes by its suffix."""
+Located = list[tuple[tuple[Any, ...], str]]  # (path inside the reader's settings, problem)
+
+
+class SourceReader(Strict):
+    """One kind of source: its settings, its plan for a day, its description, its extract.
+
+    :cvar operator: the key of its extract in the plugin layer's mapping.
+    :cvar planned: what ``plan`` gives, naming it in XCom (``left_location``).
+    """
+
+    operator: ClassVar[str]
+    planned: ClassVar[str]
+    conn_id: ConnId  # every kind reads through one Airflow connection
+
+    @abstractmethod
+    def plan(self, day: dt.date) -> Any:
+        """What the extract reads for the business date ``day`` (JSON-able)."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """What it reads, in Markdown, for messages and the DAG's docs."""
+
+    @classmethod
+    def located_problems(cls, settings: Mapping[str, Any]) -> Located:
+        """Problems of the raw settings that pydantic cannot locate (none unless overridden)."""
+        return []
+
+
+class FileOptions(SourceReader):
+    """How an S3 or SFTP file is read; its format goes by its suffix; planned: its location."""
+
+    planned = "location"
 
     format: Literal["csv", "parquet", "xlsx", "dbf"] | None = None
     delimiter: str | None = Field(default=None, min_length=1, max_length=1)
@@ -77,6 +125,13 @@ class FileOptions(Strict):
             except LookupError:
                 raise ValueError(f"unknown text encoding `{value}` (e.g. utf-8, cp1252)") from None
         return value
+
+    @abstractmethod
+    def location(self, day: dt.date) -> str:
+        """The file of the business date ``day`` (``s3://...``, ``sftp://...``)."""
+
+    def plan(self, day: dt.date) -> str:
+        return self.location(day)
 
     def _check_suffix(self, pattern: str) -> None:
         suffix = PurePosixPath(pattern).suffix.lower()
@@ -96,6 +151,7 @@ class FileOptions(Strict):
 class S3Reader(FileOptions):
     """``s3://{bucket}/{key}``; ``key`` is a pattern (``exports/orders/{date}.csv``)."""
 
+    operator = "s3_file"
     conn_id: ConnId = "recon_s3"
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
     key: Name
@@ -115,10 +171,14 @@ class S3Reader(FileOptions):
     def location(self, day: dt.date) -> str:
         return f"s3://{self.bucket}/{render_pattern(self.key, day)}"
 
+    def describe(self) -> str:
+        return f"`s3://{self.bucket}/{self.key}`"
+
 
 class SftpReader(FileOptions):
     """``sftp://{conn_id}{path}``; ``path`` is an absolute pattern (``/out/orders_{date}.csv``)."""
 
+    operator = "sftp_file"
     conn_id: ConnId = "recon_sftp"
     path: Name
 
@@ -137,10 +197,15 @@ class SftpReader(FileOptions):
     def location(self, day: dt.date) -> str:
         return f"sftp://{self.conn_id}{render_pattern(self.path, day)}"
 
+    def describe(self) -> str:
+        return f"`sftp://{self.conn_id}{self.path}`"
 
-class SqlReader(Strict):
+
+class SqlReader(SourceReader):
     """A query file of ``include/sql``, its parameter ``%(business_date)s`` bound (ISO date)."""
 
+    operator = "sql_query"
+    planned = "parameters"
     conn_id: ConnId = "recon_postgres"
     query: Name
 
@@ -160,10 +225,18 @@ class SqlReader(Strict):
     def parameters(self, day: dt.date) -> dict[str, str]:
         return {"business_date": day.isoformat()}
 
+    def plan(self, day: dt.date) -> dict[str, str]:
+        return self.parameters(day)
 
-class MongoReader(Strict):
+    def describe(self) -> str:
+        return f"`include/sql/{self.query}` on `{self.conn_id}`"
+
+
+class MongoReader(SourceReader):
     """An aggregation of ``database.collection``; ``{date}`` is replaced in its string values."""
 
+    operator = "mongo_aggregation"
+    planned = "pipeline"
     conn_id: ConnId = "recon_mongo"
     database: Name
     collection: Name
@@ -184,53 +257,28 @@ class MongoReader(Strict):
         rendered: list[dict[str, Any]] = render_strings(self.pipeline, day)
         return rendered
 
+    def plan(self, day: dt.date) -> list[dict[str, Any]]:
+        return self.rendered_pipeline(day)
 
-class Side(Strict):
-    """One side: its label in reports and exactly one reader."""
+    def describe(self) -> str:
+        return f"aggregation of `{self.database}.{self.collection}` on `{self.conn_id}`"
 
-    label: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\- ]+$")
-    s3: S3Reader | None = None
-    sftp: SftpReader | None = None
-    sql: SqlReader | None = None
-    mongo: MongoReader | None = None
-
-    @model_validator(mode="after")
-    def _one_reader(self) -> Side:
-        problem = reader_problem(self.model_dump(exclude_none=True))
-        if problem:
-            raise ValueError(problem)
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(name for name in READERS if getattr(self, name) is not None)
-
-    @property
-    def reader(self) -> S3Reader | SftpReader | SqlReader | MongoReader:
-        found: S3Reader | SftpReader | SqlReader | MongoReader = getattr(self, self.kind)
-        return found
-
-
-def reader_problem(side: Mapping[str, Any]) -> str | None:
-    """Unless ``side`` names exactly one reader: what it names instead."""
-    given = [name for name in READERS if side.get(name) is not None]
-    if len(given) == 1:
-        return None
-    found = " and ".join(f"`{g}`" for g in given) if given else "none"
-    return f"needs exactly one reader of {', '.join(READERS)}; found {found}"
+    @classmethod
+    def located_problems(cls, settings: Mapping[str, Any]) -> Located:
+        """Placeholders inside the pipeline's string values, each at its own path."""
+        return string_problems(settings.get("pipeline"), ("pipeline",))
 
 
 __all__ = [
-    "READERS",
     "SQL_DIR",
     "ConnId",
     "FileOptions",
+    "Located",
     "MongoReader",
     "Name",
     "S3Reader",
     "SftpReader",
-    "Side",
+    "SourceReader",
     "SqlReader",
     "Strict",
-    "reader_problem",
 ]

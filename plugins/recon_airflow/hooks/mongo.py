@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
+from recon_airflow.errors import ServiceUnavailableError
+
 if TYPE_CHECKING:
     from pymongo import MongoClient
 
@@ -24,7 +26,7 @@ CLIENT_DEFAULTS: Final[dict[str, int]] = {
 }
 
 
-class MongoUnavailableError(ConnectionError):
+class MongoUnavailableError(ServiceUnavailableError):
     """No MongoDB server answered for a connection: transient, so Airflow's retries apply."""
 
 

@@ -45,8 +45,8 @@ from recon_airflow.hooks.processor import (
     SUCCEEDED,
     ProcessorAuthError,
     ProcessorDataError,
-    ProcessorError,
     ProcessorHook,
+    ProcessorRefusedError,
     Transaction,
 )
 
@@ -130,15 +130,8 @@ class PayPalHook(ProcessorHook):
     hook_name = "PayPal"
     processor = "paypal"
 
-    def __init__(
-        self,
-        conn_id: str = default_conn_name,
-        *,
-        max_attempts: int = 5,
-        backoff: float = 1.0,
-        timeout: float = 30.0,
-    ) -> None:
-        super().__init__(conn_id, max_attempts=max_attempts, backoff=backoff, timeout=timeout)
+    def __init__(self, conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(conn_id, **kwargs)
         self._token: str | None = None
         self._token_expires = 0.0  # time.monotonic() deadline
 
@@ -200,7 +193,9 @@ class PayPalHook(ProcessorHook):
         )
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token or str(body.get("token_type", "")).lower() != "bearer":
-            raise ProcessorError(self.conn_id, 200, "the token answer has no Bearer access_token")
+            raise ProcessorRefusedError(
+                self.conn_id, 200, "the token answer has no Bearer access_token"
+            )
         log.info("paypal: got an access token for %d s", int(body.get("expires_in") or 0))
         return str(token), float(body.get("expires_in") or 0)
 

@@ -2,7 +2,7 @@
 
 Each processor's hook (``hooks.stripe``, ``hooks.paypal``, ``hooks.square``) pages through its
 list endpoint and maps each record to ``Transaction``: exact decimals in major units, a
-normalised status, the creation time in UTC. ``ProcessorHook.get_json`` does the HTTP:
+normalised status, the creation time in UTC. The HTTP is ``hooks.http.JsonApiHook``'s:
 
 - 429 waits for ``Retry-After`` (seconds; capped) and tries again;
 - 5xx, timeouts and dropped connections back off exponentially and try again;
@@ -10,22 +10,25 @@ normalised status, the creation time in UTC. ``ProcessorHook.get_json`` does the
 - after ``max_attempts`` the last error is raised as ``ProcessorUnavailableError`` (transient:
   the task's own retries apply).
 
-Credentials come only from the Airflow connection (host = base URL) and are never logged.
+Credentials come only from the Airflow connection (host = base URL) and are never logged; each
+processor's hook puts them on its requests as its API wants.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, Final, TypedDict
+from typing import Final, TypedDict
 
-import httpx
-from airflow.sdk import BaseHook
-
-log = logging.getLogger(__name__)
+from recon_airflow.errors import BadInputError
+from recon_airflow.hooks.http import (
+    HttpApiError,
+    HttpAuthError,
+    HttpRefusedError,
+    HttpUnavailableError,
+    JsonApiHook,
+)
 
 # Normalised statuses (each hook maps its processor's words onto these).
 SUCCEEDED: Final = "succeeded"
@@ -34,7 +37,6 @@ FAILED: Final = "failed"
 CANCELED: Final = "canceled"
 REFUNDED: Final = "refunded"
 STATUSES: Final = (SUCCEEDED, PENDING, FAILED, CANCELED, REFUNDED)
-MAX_RETRY_AFTER: Final = 60.0
 
 
 class Transaction(TypedDict):
@@ -51,17 +53,18 @@ class Transaction(TypedDict):
     reference: str | None  # what the ledger books it under (our payment id)
 
 
-class ProcessorError(Exception):
-    """The processor refused the request (not something a retry fixes)."""
+class ProcessorError(HttpApiError):
+    """A processor's request failed (``conn_id``, ``status``); the subclass says whether a
+    retry can help."""
 
-    def __init__(self, conn_id: str, status: int | None, message: str) -> None:
-        self.conn_id = conn_id
-        self.status = status
-        where = f"HTTP {status}" if status else "no answer"
-        super().__init__(f"processor connection {conn_id!r}: {where}: {message}")
+    service = "processor connection"
 
 
-class ProcessorDataError(ValueError):
+class ProcessorRefusedError(ProcessorError, HttpRefusedError):
+    """The processor refused the request or sent an unusable page (not something a retry fixes)."""
+
+
+class ProcessorDataError(BadInputError):
     """A record the processor sent cannot be normalised: bad data, a retry gets the same.
 
     Every hook's data error is one of these, so the extract maps them to a failure without
@@ -69,11 +72,11 @@ class ProcessorDataError(ValueError):
     """
 
 
-class ProcessorAuthError(ProcessorError):
+class ProcessorAuthError(ProcessorError, HttpAuthError):
     """401/403: the connection's credentials were refused."""
 
 
-class ProcessorUnavailableError(ProcessorError):
+class ProcessorUnavailableError(ProcessorError, HttpUnavailableError):
     """429/5xx/timeouts persisted through every attempt (transient: retry the task later)."""
 
 
@@ -106,121 +109,20 @@ ZERO_DECIMAL: Final = frozenset(
 )
 
 
-class ProcessorHook(BaseHook):
-    """Base for the processors' hooks: a cached HTTP client and ``get_json`` with retries."""
+class ProcessorHook(JsonApiHook):
+    """Base for the processors' hooks: ``JsonApiHook``'s HTTP under the processor's errors."""
 
-    conn_name_attr = "conn_id"
-    conn_type = "http"
     processor: str = ""
+    # each processor puts the connection's credentials on its requests as its API wants
+    connection_credentials = False
+    refused_error = ProcessorRefusedError
+    auth_error = ProcessorAuthError
+    unavailable_error = ProcessorUnavailableError
 
-    def __init__(
-        self,
-        conn_id: str,
-        *,
-        max_attempts: int = 5,
-        backoff: float = 1.0,
-        timeout: float = 30.0,
-    ) -> None:
-        super().__init__()
-        self.conn_id = conn_id
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self.timeout = timeout
-        self._client: httpx.Client | None = None
-
-    def get_conn(self) -> httpx.Client:
-        if self._client is None:
-            conn = self.get_connection(self.conn_id)
-            if not conn.host:
-                raise ProcessorError(self.conn_id, None, "the connection has no host (base URL)")
-            base = conn.host if "://" in conn.host else f"https://{conn.host}"
-            if conn.port and "://" not in conn.host:
-                base = f"{base}:{conn.port}"
-            self._client = httpx.Client(base_url=base, timeout=self.timeout)
-            self._login = conn.login or ""
-            self._password = conn.password or ""
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def get_json(
-        self,
-        path: str,
-        *,
-        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
-        headers: Mapping[str, str] | None = None,
-        method: str = "GET",
-        data: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-    ) -> Any:
-        """One request with the retry rules above; returns the decoded JSON body."""
-        client = self.get_conn()
-        last: ProcessorError | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                response = client.request(
-                    method, path, params=params, headers=headers, data=data, auth=auth
-                )
-            except httpx.TransportError as exc:  # timeouts, refused or dropped connections
-                last = ProcessorUnavailableError(self.conn_id, None, type(exc).__name__)
-                wait = self._backoff(attempt)
-            else:
-                if response.status_code < 400:
-                    return response.json()
-                message = _error_message(response)
-                if response.status_code in (401, 403):
-                    raise ProcessorAuthError(self.conn_id, response.status_code, message)
-                if response.status_code == 429:
-                    last = ProcessorUnavailableError(self.conn_id, 429, message)
-                    wait = _retry_after(response) or self._backoff(attempt)
-                elif response.status_code >= 500:
-                    last = ProcessorUnavailableError(self.conn_id, response.status_code, message)
-                    wait = self._backoff(attempt)
-                else:
-                    raise ProcessorError(self.conn_id, response.status_code, message)
-            if attempt < self.max_attempts:
-                log.warning(
-                    "%s: %s; attempt %d of %d, next in %.1f s",
-                    self.processor or self.conn_id,
-                    last,
-                    attempt,
-                    self.max_attempts,
-                    wait,
-                )
-                time.sleep(wait)
-        assert last is not None
-        raise last
-
-    def _backoff(self, attempt: int) -> float:
-        return self.backoff * 2 ** (attempt - 1)
+    @property
+    def label(self) -> str:
+        return self.processor or self.conn_id
 
     def transactions(self, start: dt.datetime, end: dt.datetime) -> Iterator[Transaction]:
         """Every transaction created in ``[start, end)`` (UTC), normalised, page by page."""
         raise NotImplementedError
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return min(float(value), MAX_RETRY_AFTER) if value else None
-    except ValueError:
-        return None
-
-
-def _error_message(response: httpx.Response) -> str:
-    """The processor's own error text, whatever its shape, cut short."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200] or response.reason_phrase
-    if isinstance(body, dict):
-        error = body.get("error") or body.get("errors") or body
-        if isinstance(error, dict):
-            return str(error.get("message") or error.get("detail") or error)[:200]
-        if isinstance(error, list) and error and isinstance(error[0], dict):
-            return str(error[0].get("detail") or error[0].get("message") or error[0])[:200]
-        return str(body.get("message") or body.get("error_description") or error)[:200]
-    return str(body)[:200]

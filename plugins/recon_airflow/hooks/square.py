@@ -35,6 +35,7 @@ from recon_airflow.hooks.processor import (
     ProcessorDataError,
     ProcessorError,
     ProcessorHook,
+    ProcessorRefusedError,
     Transaction,
     minor_to_major,
 )
@@ -101,7 +102,9 @@ class SquareHook(ProcessorHook):
             pages += 1
             batch = body.get("payments", []) if isinstance(body, dict) else None
             if not isinstance(batch, list):
-                raise ProcessorError(self.conn_id, 200, f"page {pages} is not a payments list")
+                raise ProcessorRefusedError(
+                    self.conn_id, 200, f"page {pages} is not a payments list"
+                )
             log.debug("square: page %d, %d payments", pages, len(batch))
             count += len(batch)
             yield from batch
@@ -110,7 +113,7 @@ class SquareHook(ProcessorHook):
                 log.info("square: %d payments in %d pages", count, pages)
                 return
             if following == cursor:
-                raise ProcessorError(self.conn_id, 200, f"page {pages} repeats its cursor")
+                raise ProcessorRefusedError(self.conn_id, 200, f"page {pages} repeats its cursor")
             cursor = str(following)
 
     def transactions(self, start: dt.datetime, end: dt.datetime) -> Iterator[Transaction]:

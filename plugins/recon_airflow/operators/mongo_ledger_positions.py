@@ -1,6 +1,6 @@
 """Extract the ledger's positions as of the business date from MongoDB into a Parquet snapshot.
 
-The sum runs in MongoDB (``hooks.ledger.positions_pipeline``); only positions cross the wire,
+The sum runs in MongoDB (``recon_airflow.ledger_positions.positions_pipeline``); only positions cross the wire,
 streamed in batches into ``snapshot_path`` by the extracts' base (``StagingOperator``: written
 beside, then renamed, so a reader never sees a half-written snapshot). A ledger with documents that
 cannot be summed fails the task without retry; a server that does not answer fails it
@@ -60,7 +60,7 @@ class MongoLedgerPositionsOperator(MongoStagingOperator):
 
     @contextmanager
     def fetch(self, context: Context, workdir: Path) -> Iterator[Fetched]:
-        from recon_airflow.hooks.ledger import (
+        from recon_airflow.ledger_positions import (
             POSITIONS_SCHEMA,
             LedgerDataError,
             describe_problems,
@@ -118,7 +118,7 @@ def parse_amc_codes(value: Sequence[str] | str | None) -> list[str] | None:
 
 def position_frames(batches: Iterable[Iterable[Any]]) -> Iterator[pl.DataFrame]:
     """Position documents, a batch at a time, as frames of ``POSITIONS_SCHEMA``."""
-    from recon_airflow.hooks.ledger import positions_frame
+    from recon_airflow.ledger_positions import positions_frame
 
     return (positions_frame([batch]) for batch in batches)
 

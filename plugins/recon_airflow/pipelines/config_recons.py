@@ -1,9 +1,9 @@
 """The DAG of a recon definition (``config/recons/<name>.yaml``), and the tasks it runs.
 
 ``recon_dag`` wires, from a validated :class:`~recon.definitions.ReconDefinition`:
-``plan`` (business date -> each side's concrete location, query parameters or pipeline) ->
-``extract_left`` / ``extract_right`` (the reader's operator: S3/SFTP files, a SQL query file, a
-MongoDB aggregation) -> ``reconcile`` (the core, with the spec re-read from the YAML) ->
+``plan`` (business date -> what each side's reader reads that day: ``SourceReader.plan``) ->
+``extract_left`` / ``extract_right`` (the operator ``EXTRACTS`` maps the reader's kind to: S3/SFTP
+files, a SQL query file, a MongoDB aggregation) -> ``reconcile`` (the core, with the spec re-read from the YAML) ->
 ``publish`` (reports to S3 with presigned links, local otherwise) -> ``load_postgres``
 (+ ``load_mongo``) -> ``send_summary``. Every task retries with backoff and alerts on failure
 (``dag_defaults``). Building a DAG reads nothing but the definition, imports nothing heavy.
@@ -12,6 +12,8 @@ MongoDB aggregation) -> ``reconcile`` (the core, with the spec re-read from the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,19 +21,13 @@ import pendulum
 from airflow.sdk import DAG, BaseOperator, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from recon.definitions import (
-    MongoReader,
-    ReconConfigError,
-    ReconDefinition,
-    S3Reader,
-    SftpReader,
-    Side,
-    SqlReader,
-    load_recon_definition,
-)
+from recon.definitions import ReconConfigError, ReconDefinition, Side, load_recon_definition
+from recon.definitions.http_source import HttpReader
+from recon.definitions.sources import FileOptions, MongoReader, S3Reader, SqlReader
 from recon_airflow.dag_defaults import business_date_param, default_args
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.file_to_staging import FileToStagingOperator
+from recon_airflow.operators.http_extract import HttpToStagingOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.mongo_aggregate_to_staging import MongoAggregateToStagingOperator
@@ -45,8 +41,77 @@ from recon_airflow.settings import config_root, partition_dir, staging_root
 
 log = logging.getLogger(__name__)
 TAGS: Final = ("recon", "config")
-# What plan hands each kind of extract: the reader's one run-dependent argument.
-PLANNED: Final = {"s3": "location", "sftp": "location", "sql": "parameters", "mongo": "pipeline"}
+
+
+@dataclass(frozen=True)
+class SideTask:
+    """What the extract of one side is built from besides its reader.
+
+    :ivar read: what the reader's ``plan`` gives for the run's day (an XComArg here).
+    :ivar columns: the spec's columns of this side (what the snapshot must hold).
+    """
+
+    name: str
+    read: Any
+    columns: list[str]
+
+
+@dataclass(frozen=True)
+class Extract:
+    """A kind's extract task: its operator class and its arguments from the reader."""
+
+    operator: type[BaseOperator]
+    arguments: Callable[[Any, SideTask], dict[str, Any]]
+
+
+def _file(reader: FileOptions, side: SideTask) -> dict[str, Any]:
+    return {
+        "location": side.read,
+        "side": side.name,
+        "required_columns": side.columns,
+        "delimiter": reader.delimiter,
+        "encoding": reader.encoding,
+    }
+
+
+def _s3_file(reader: S3Reader, side: SideTask) -> dict[str, Any]:
+    return {**_file(reader, side), "s3_conn_id": reader.conn_id}
+
+
+def _sql_query(reader: SqlReader, side: SideTask) -> dict[str, Any]:
+    return {"sql": reader.query, "parameters": side.read, "postgres_conn_id": reader.conn_id}
+
+
+def _mongo_aggregation(reader: MongoReader, side: SideTask) -> dict[str, Any]:
+    return {
+        "database": reader.database,
+        "collection": reader.collection,
+        "pipeline": side.read,
+        "required_columns": side.columns,
+        "mongo_conn_id": reader.conn_id,
+    }
+
+
+def _http_json(reader: HttpReader, side: SideTask) -> dict[str, Any]:
+    return {
+        "http_conn_id": reader.conn_id,
+        "request": side.read,
+        "records": reader.records,
+        "next_link": reader.next_link,
+        "page_param": reader.page_param,
+        "max_pages": reader.max_pages,
+        "required_columns": side.columns,
+    }
+
+
+# The one mapping from a source kind's operator key (``SourceReader.operator``) to its task.
+EXTRACTS: Final[Mapping[str, Extract]] = {
+    "s3_file": Extract(FileToStagingOperator, _s3_file),
+    "sftp_file": Extract(FileToStagingOperator, _file),
+    "sql_query": Extract(SqlToStagingOperator, _sql_query),
+    "mongo_aggregation": Extract(MongoAggregateToStagingOperator, _mongo_aggregation),
+    "http_json": Extract(HttpToStagingOperator, _http_json),
+}
 
 
 def recons_dir() -> Path:
@@ -89,13 +154,8 @@ def plan(definition: str, readers: dict[str, str]) -> dict[str, Any]:
     for name, side in recon.sides().items():
         reader = side.reader
         planned[f"{name}_snapshot"] = str(folder / f"{name}.parquet")
-        if isinstance(reader, S3Reader | SftpReader):
-            planned[f"{name}_location"] = reader.location(day)
-        elif isinstance(reader, SqlReader):
-            planned[f"{name}_parameters"] = reader.parameters(day)
-        else:
-            planned[f"{name}_pipeline"] = reader.rendered_pipeline(day)
-        log.info("%s (%s): %s", name, side.kind, planned.get(f"{name}_{PLANNED[side.kind]}"))
+        planned[f"{name}_{reader.planned}"] = read = reader.plan(day)
+        log.info("%s (%s): %s", name, side.kind, read)
     return planned
 
 
@@ -131,36 +191,15 @@ def publish(
 
 
 def extract(recon: ReconDefinition, name: str, side: Side, planned: Any) -> BaseOperator:
-    """The extract task of one side, by its reader."""
+    """The extract task of one side: the operator its reader's kind maps to."""
     reader = side.reader
-    common: dict[str, Any] = {
-        "task_id": f"extract_{name}",
-        "source": recon.source,
-        "snapshot_path": planned[f"{name}_snapshot"],
-    }
-    read = planned[f"{name}_{PLANNED[side.kind]}"]
-    if isinstance(reader, S3Reader | SftpReader):
-        return FileToStagingOperator(
-            **common,
-            location=read,
-            side=name,
-            required_columns=recon.spec.columns(name),
-            delimiter=reader.delimiter,
-            encoding=reader.encoding,
-            **({"s3_conn_id": reader.conn_id} if isinstance(reader, S3Reader) else {}),
-        )
-    if isinstance(reader, SqlReader):
-        return SqlToStagingOperator(
-            **common, sql=reader.query, parameters=read, postgres_conn_id=reader.conn_id
-        )
-    assert isinstance(reader, MongoReader)
-    return MongoAggregateToStagingOperator(
-        **common,
-        database=reader.database,
-        collection=reader.collection,
-        pipeline=read,
-        required_columns=recon.spec.columns(name),
-        mongo_conn_id=reader.conn_id,
+    task = EXTRACTS[reader.operator]
+    read = planned[f"{name}_{reader.planned}"]
+    return task.operator(
+        task_id=f"extract_{name}",
+        source=recon.source,
+        snapshot_path=planned[f"{name}_snapshot"],
+        **task.arguments(reader, SideTask(name, read, recon.spec.columns(name))),
     )
 
 
@@ -237,7 +276,7 @@ def recon_dag(recon: ReconDefinition, path: Path) -> DAG:
 def doc_md(recon: ReconDefinition, path: Path) -> str:
     """The DAG's documentation, from its definition."""
     sides = "\n".join(
-        f"| {name} | {side.label} | {side.kind} | {_what(side)} |"
+        f"| {name} | {side.label} | {side.kind} | {side.reader.describe()} |"
         for name, side in recon.sides().items()
     )
     mongo = recon.results.mongo
@@ -263,16 +302,4 @@ def doc_md(recon: ReconDefinition, path: Path) -> str:
     )
 
 
-def _what(side: Side) -> str:
-    reader = side.reader
-    if isinstance(reader, S3Reader):
-        return f"`s3://{reader.bucket}/{reader.key}`"
-    if isinstance(reader, SftpReader):
-        return f"`sftp://{reader.conn_id}{reader.path}`"
-    if isinstance(reader, SqlReader):
-        return f"`include/sql/{reader.query}` on `{reader.conn_id}`"
-    assert isinstance(reader, MongoReader)
-    return f"aggregation of `{reader.database}.{reader.collection}` on `{reader.conn_id}`"
-
-
-__all__ = ["recon_dag", "recons_dir", "run_definition"]
+__all__ = ["EXTRACTS", "Extract", "SideTask", "recon_dag", "recons_dir", "run_definition"]

@@ -22,6 +22,7 @@ from typing import Any, Final
 import polars as pl
 from bson.decimal128 import Decimal128
 
+from recon_airflow.errors import BadInputError
 from worlds.aum import KEYS, NEGATIVE_TYPES, POSITIVE_TYPES, UNITS
 
 TXN_TYPES: Final = (*POSITIVE_TYPES, *NEGATIVE_TYPES)
@@ -37,7 +38,7 @@ _VALUE_SAMPLE = 40
 Pipeline = list[dict[str, Any]]
 
 
-class LedgerDataError(ValueError):
+class LedgerDataError(BadInputError):
     """A summed position cannot be held exactly as Decimal(18, 4)."""
 
 

@@ -1,0 +1,165 @@
+"""A JSON HTTP API on loopback, for the ``http`` source of YAML recons and its tests.
+
+Routes answer what a test publishes: a fixed answer (``answer``), or a list of records served
+in pages by a page parameter or by a next link (``paged``). An optional Bearer token is
+required of every request; faults (429 with ``Retry-After``, 5xx) can be queued for the next
+requests; every request is recorded. The ``http`` connection it gives carries the base URL as
+host and the token as password (the hook sends a lone password as a Bearer token).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal, Self
+from urllib.parse import parse_qsl, urlsplit
+
+from embedded.base import (
+    LOOPBACK,
+    AirflowConnection,
+    Managed,
+    ServiceError,
+    serve_in_thread,
+    stop_serving,
+)
+from embedded.processors.wire import Request, Response
+
+Route = Callable[[Request], Response]
+
+
+class JsonApi(Managed):
+    """The API on a free loopback port.
+
+    :param token: the Bearer token every request must carry (None: no authentication).
+    :ivar requests: every request that reached the server, in order.
+    """
+
+    def __init__(self, *, token: str | None = None) -> None:
+        self.token = token
+        self.requests: list[Request] = []
+        self._routes: dict[str, Route] = {}
+        self._faults: deque[Response] = deque()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        api = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: pages reuse the connection
+            disable_nagle_algorithm = True  # or each body waits for a delayed ACK (~40 ms)
+
+            def do_GET(self) -> None:
+                api._serve(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        server = ThreadingHTTPServer((LOOPBACK, 0), _Handler)
+        server.daemon_threads = True
+        self._server, self.port = server, server.server_address[1]
+        self._thread = serve_in_thread(server, "recon-embedded-json-api")
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            stop_serving(self._server, self._thread)
+        self._server = self._thread = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise ServiceError("the JSON API server is not started")
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def connection(self, conn_id: str = "recon_http") -> AirflowConnection:
+        return AirflowConnection(conn_id, "http", host=self.url, password=self.token)
+
+    def connections(self) -> list[AirflowConnection]:
+        return [self.connection()]
+
+    # what tests publish ----------------------------------------------------------------------
+
+    def answer(self, path: str, body: Any, *, status: int = 200) -> None:
+        """Answer ``GET path`` with ``body`` (JSON; a ``str`` is sent as it is)."""
+        self._route(path, lambda _request: Response(status, body))
+
+    def paged(
+        self,
+        path: str,
+        records: Sequence[Any],
+        *,
+        size: int,
+        by: Literal["page", "link"],
+        records_key: str = "data",
+        link_key: str = "next",
+    ) -> None:
+        """Serve ``records`` at ``path``, ``size`` a page: ``?page=1, 2, ...`` (an empty page
+        after the last), or a ``link_key`` holding the next page's absolute URL (``?cursor=``)
+        until the last page, whose link is null."""
+
+        def route(request: Request) -> Response:
+            if by == "page":
+                start = (int(request.param("page") or 1) - 1) * size
+                return Response(200, {records_key: list(records[start : start + size])})
+            start = int(request.param("cursor") or 0)
+            more = start + size < len(records)
+            link = f"{self.url}{path}?cursor={start + size}" if more else None
+            return Response(200, {records_key: list(records[start : start + size]), link_key: link})
+
+        self._route(path, route)
+
+    def fail(self, status: int, *, times: int = 1, retry_after: int | None = None) -> None:
+        """Answer the next ``times`` requests with ``status``."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        body = {"error": {"message": f"the test server answers {status}"}}
+        with self._lock:
+            self._faults.extend(Response(status, body, headers) for _ in range(times))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._routes.clear()
+            self._faults.clear()
+            self.requests.clear()
+
+    def _route(self, path: str, route: Route) -> None:
+        with self._lock:
+            self._routes[path] = route
+
+    # serving ---------------------------------------------------------------------------------
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        request = Request("GET", parts.path, parse_qsl(parts.query), headers, b"")
+        with self._lock:
+            self.requests.append(request)
+            fault = self._faults.popleft() if self._faults else None
+            route = self._routes.get(parts.path)
+        if fault is not None:
+            response = fault
+        elif self.token and headers.get("authorization") != f"Bearer {self.token}":
+            response = Response(401, {"error": {"message": "a valid Bearer token is required"}})
+        elif route is None:
+            response = Response(404, {"error": {"message": f"no route {parts.path}"}})
+        else:
+            response = route(request)
+        body = response.body
+        payload = (body if isinstance(body, str) else json.dumps(body)).encode()
+        handler.send_response(response.status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+
+__all__ = ["JsonApi"]
