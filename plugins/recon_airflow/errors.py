@@ -43,13 +43,16 @@ def is_retryable(exc: BaseException) -> bool:
 
 @contextmanager
 def failing_for_good(prefix: str = "") -> Iterator[None]:
-    """Inside the block, the core's errors (bad spec, bad file) fail the task without retry.
+    """Inside the block, bad input (a ``BadInputError``, or the core's ``ReconError``: a bad
+    spec, a bad file) fails the task without retry; anything else is left to retries.
 
     :param prefix: what the message is about (``"CAMS 2026-11-20"``), put before it.
     """
     try:
         yield
-    except ReconError as exc:
+    except (BadInputError, ReconError) as exc:
+        if isinstance(exc, BadInputError) and not prefix:
+            raise
         raise BadInputError(f"{prefix}: {exc}" if prefix else str(exc)) from None
 
 

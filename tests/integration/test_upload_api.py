@@ -319,7 +319,7 @@ BAD_UPLOADS = {
     "duplicate-column-name": (
         {"source": ("bank.csv", b"txn_id,amount,txn_id\nT1,1,T1\n")},
         422,
-        ["source_file", "'txn_id' more than once"],
+        ["source_file", "`txn_id` more than once"],
     ),
     "no-header-row": (
         {"source": ("bank.csv", b"1,10.00,3\n2,20.00,4\n")},

@@ -182,10 +182,14 @@ def _refuse_wide_text(path: Path, head: bytes, option: str) -> None:
         b"\xff\xfe": "utf-16",
         b"\xfe\xff": "utf-16",
     }
-    kind = next((name for bom, name in boms.items() if head.startswith(bom)), None)
     sample = head[:4096]
+    kind = next((name for bom, name in boms.items() if sample.startswith(bom)), None)
     if kind is None and len(sample) >= 8 and sample.count(0) * 3 >= len(sample):
         kind = "utf-16"  # every other byte NUL: ASCII text in UTF-16 without a BOM
+    # wide text has its line ends as wide characters too (a BOM alone proves nothing)
+    codecs_tried = ("utf-32-le", "utf-32-be") if kind == "utf-32" else ("utf-16-le", "utf-16-be")
+    if kind is not None and not any("\n" in _lenient(sample, c) for c in codecs_tried):
+        kind = None
     if kind is not None:
         how = "a byte-order mark" if head.startswith(tuple(boms)) else "NUL bytes between letters"
         raise InputFileError(
@@ -193,6 +197,10 @@ def _refuse_wide_text(path: Path, head: bytes, option: str) -> None:
             f"looks like {kind.upper()} text ({how}), not UTF-8",
             hint=f"pass {option} {kind}, or save it as UTF-8",
         )
+
+
+def _lenient(data: bytes, codec: str) -> str:
+    return data[: len(data) - len(data) % 4].decode(codec, errors="replace")
 
 
 def _decode_head(path: Path, head: bytes, encoding: str, option: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import shutil
 import tempfile
 import time
@@ -42,7 +41,6 @@ _SIGNATURES: Final = {
     b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook: save it as CSV first",
     b"PAR1": "a Parquet file",
 }
-_DUPLICATED = re.compile(r"^(?P<name>.+)_duplicated_\d+$")  # how polars renames a repeated name
 
 
 @dataclass(frozen=True)
@@ -181,13 +179,6 @@ def csv_columns(received: ReceivedFile, stem: Path, options: Mapping[str, Any]) 
         names = scan_table(path, read).collect_schema().names()
     except InputFileError as exc:
         raise ApiProblem(422, f"{label}: {_reason(exc)}") from None
-    duplicated = sorted(
-        {m["name"] for n in names if (m := _DUPLICATED.match(n)) and m["name"] in names}
-    )
-    if duplicated:
-        raise ApiProblem(
-            422, f"{label}: the header names {', '.join(map(repr, duplicated))} more than once"
-        )
     if all(_is_number(name) for name in names):
         raise ApiProblem(
             422,

@@ -66,6 +66,9 @@ class HttpToStagingOperator(StagingOperator):
         self.backoff = backoff
         self.timeout = timeout
 
+    def failure_prefix(self) -> str:
+        return str(self.source)
+
     @contextmanager
     def fetch(self, context: Context, workdir: Path) -> Iterator[Fetched]:
         hook = JsonApiHook(
