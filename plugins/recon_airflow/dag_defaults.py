@@ -68,6 +68,7 @@ def dag_settings(
     slack_conn_id: str = "recon_slack",
     max_active_runs: int = 2,
     start_date: tuple[int, int, int] = START_DATE,
+    native_templates: bool = True,
 ) -> dict[str, Any]:
     """The ``@dag(...)`` / ``DAG(...)`` arguments every recon DAG has besides its id, schedule
     and params: ``@dag(dag_id=..., schedule=..., params={...}, **dag_settings(...))``.
@@ -92,5 +93,5 @@ def dag_settings(
             timezone=timezone,
             days_before=days_before,
         ),
-        "render_template_as_native_obj": True,
+        "render_template_as_native_obj": native_templates,
     }

@@ -68,3 +68,17 @@ def test_a_pipeline_config_with_a_repeated_key_is_refused(tmp_path: Path) -> Non
         SpecError, match=r"line 3: not valid YAML: duplicate key `recon` \(first at line 1\)"
     ):
         load_pipeline_config(AumConfig, "aum_recon", config)
+
+
+def test_a_recon_definition_with_a_repeated_key_is_refused(tmp_path: Path) -> None:
+    from recon.definitions import ReconConfigError, load_recon_definition
+
+    path = tmp_path / "orders_twice.yaml"
+    path.write_text(
+        "schedule: '@daily'\nschedule: '@hourly'\nleft: {label: a}\nright: {label: b}\n"
+        "spec: {keys: [id]}\nalerts: {email: [ops@example.test]}\n"
+    )
+    with pytest.raises(ReconConfigError) as caught:
+        load_recon_definition(path)
+    message = str(caught.value)
+    assert "line 2: not valid YAML: duplicate key `schedule` (first at line 1)" in message

@@ -28,18 +28,16 @@ from recon.definitions.sides import SOURCE_KINDS
 from recon.definitions.sources import SQL_DIR
 from recon.errors import Problem, SpecError, summarize_problems
 from recon.spec import ReconSpec, inner_model, located_problem, spec_from_dict, yaml_line
+from recon.yaml_file import load_yaml, yaml_problem
 
 _SPEC_SOURCE = "<inline spec>"  # marks the core's problem paths, rewritten to `spec.<path>`
 
 
 def parse_definition(text: str, *, stem: str, source: str, sql_dir: Path) -> ReconDefinition:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        line = mark.line + 1 if mark is not None else None
+        line, reason = yaml_problem(exc)
         problem = Problem(f"not valid YAML: {reason}", path=source, line=line)
         raise listing(source, [problem]) from None
     if not isinstance(data, dict) or node is None:

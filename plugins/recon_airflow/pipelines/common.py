@@ -9,10 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import get_current_context, task
+from airflow.sdk import task
 
 from recon.pipeline_config.base import Config, PipelineConfig, load_pipeline_config
-from recon_airflow.dates import business_date_of
 from recon_airflow.errors import failing_for_good
 from recon_airflow.operators.reconcile import outcome_of
 from recon_airflow.outcome import COMBINED, Outcome
@@ -23,12 +22,6 @@ if TYPE_CHECKING:
     from recon.spec import ReconSpec
 
 log = logging.getLogger(__name__)
-
-
-def run_business_date(param: object = None, *, timezone: str, days_before: int) -> dt.date:
-    """The running task's business date (``recon_airflow.dates.business_date_of``); ``param``
-    is ignored: the date is read from the run's params. Kept until config_recons reads it so."""
-    return business_date_of(get_current_context(), timezone=timezone, days_before=days_before)
 
 
 def pipeline_config(model: type[Config], name: str) -> Config:

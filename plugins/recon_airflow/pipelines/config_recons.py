@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import pendulum
 from airflow.sdk import DAG, BaseOperator, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from recon.definitions import ReconConfigError, ReconDefinition, Side, load_recon_definition
 from recon.definitions.http_source import HttpReader
 from recon.definitions.sources import FileOptions, MongoReader, S3Reader, SqlReader
-from recon_airflow.dag_defaults import business_date_param, default_args
+from recon_airflow.dag_defaults import business_date_param, dag_settings
+from recon_airflow.dates import business_date_of
+from recon_airflow.errors import BadInputError
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.file_to_staging import FileToStagingOperator
 from recon_airflow.operators.http_extract import HttpToStagingOperator
@@ -34,7 +34,6 @@ from recon_airflow.operators.mongo_aggregate_to_staging import MongoAggregateToS
 from recon_airflow.operators.reconcile import reconcile_partition, snapshot_input
 from recon_airflow.operators.sql_to_staging import SqlToStagingOperator
 from recon_airflow.outcome import Outcome, Snapshot
-from recon_airflow.pipelines.common import run_business_date
 from recon_airflow.pipelines.config_folder import shown
 from recon_airflow.report_archive import publish_reports
 from recon_airflow.settings import config_root, partition_dir, staging_root
@@ -128,9 +127,9 @@ def run_definition(name: str) -> ReconDefinition:
     try:
         recon = load_recon_definition(recons_dir() / name)
     except ReconConfigError as exc:
-        raise AirflowFailException(str(exc)) from None
+        raise BadInputError(str(exc)) from None
     if recon.dag_id != dag_id:
-        raise AirflowFailException(
+        raise BadInputError(
             f"{name} now defines dag_id {recon.dag_id!r}, not {dag_id!r}: the DAG will be "
             "replaced at the next parse"
         )
@@ -143,12 +142,12 @@ def plan(definition: str, readers: dict[str, str]) -> dict[str, Any]:
     recon = run_definition(definition)
     now = {side: s.kind for side, s in recon.sides().items()}
     if now != readers:
-        raise AirflowFailException(
+        raise BadInputError(
             f"{definition}: the readers changed ({readers} -> {now}) since the DAG was "
             "parsed; it will be rebuilt at the next parse"
         )
-    asked = get_current_context()["params"].get("business_date")
-    day = run_business_date(asked, timezone=recon.timezone, days_before=recon.days_before)
+    context = get_current_context()
+    day = business_date_of(context, timezone=recon.timezone, days_before=recon.days_before)
     folder = partition_dir(staging_root(), recon.dag_id, day, recon.source)
     planned: dict[str, Any] = {"business_date": day.isoformat()}
     for name, side in recon.sides().items():
@@ -209,21 +208,18 @@ def recon_dag(recon: ReconDefinition, path: Path) -> DAG:
     with DAG(
         dag_id=recon.dag_id,
         description=(recon.description.strip().splitlines() or [""])[0][:200] or None,
-        doc_md=doc_md(recon, path),
         schedule=recon.schedule,
-        start_date=pendulum.datetime(
-            recon.start_date.year, recon.start_date.month, recon.start_date.day, tz=recon.timezone
-        ),
-        catchup=False,
-        max_active_runs=2,
-        tags=list(dict.fromkeys([*TAGS, *recon.tags])),
-        default_args=default_args(
-            owner=recon.owner,
-            emails=alerts.email,
-            smtp_conn_id=alerts.smtp_conn_id,
-            slack_conn_id=alerts.slack_conn_id,
+        **dag_settings(
+            doc_md=doc_md(recon, path),
             timezone=recon.timezone,
             days_before=recon.days_before,
+            owner=recon.owner,
+            emails=alerts.email,
+            tags=list(dict.fromkeys([*TAGS, *recon.tags])),
+            smtp_conn_id=alerts.smtp_conn_id,
+            slack_conn_id=alerts.slack_conn_id,
+            start_date=(recon.start_date.year, recon.start_date.month, recon.start_date.day),
+            native_templates=False,  # the extracts' arguments are rendered as text
         ),
         params={
             "business_date": business_date_param(
