@@ -31,13 +31,14 @@ def business_date_for(
     :raises ValueError: the param is not an ISO date.
     """
     if isinstance(param, dt.date):
-        return param
+        return dt.date(param.year, param.month, param.day)
     if param:
         return dt.date.fromisoformat(str(param)[:10])
     if logical is None:
         return None
     local = logical.astimezone(ZoneInfo(timezone)) if timezone else logical
-    return local.date() - dt.timedelta(days=days_before)
+    day = local.date() - dt.timedelta(days=days_before)
+    return dt.date(day.year, day.month, day.day)  # a plain date, never pendulum's subclass
 
 
 def asked_date(context: Mapping[str, Any]) -> Any:
@@ -54,6 +55,24 @@ def run_date(context: Mapping[str, Any]) -> dt.datetime | None:
         if isinstance(value, dt.datetime):
             return value
     return None
+
+
+def as_date(value: dt.date | str, what: str = "business_date") -> dt.date:
+    """``value`` as the one date type the pipelines hand on: a date stays one, and an ISO
+    string (a template such as ``{{ ds }}``, a test's literal) is parsed once, here.
+
+    :raises BadInputError: it is not an ISO date.
+    """
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return dt.date(value.year, value.month, value.day)
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        from recon_airflow.errors import BadInputError
+
+        raise BadInputError(f"{what} {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 def business_date_of(
@@ -77,4 +96,4 @@ def business_date_of(
     return day
 
 
-__all__ = ["asked_date", "business_date_for", "business_date_of", "run_date"]
+__all__ = ["as_date", "asked_date", "business_date_for", "business_date_of", "run_date"]

@@ -7,6 +7,7 @@ Keys are plain strings so the dicts survive XCom serialisation unchanged.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Final, TypedDict
 
 COMBINED: Final = "ALL"  # the source of a run's combined result (every source's, stacked)
@@ -27,7 +28,7 @@ class Outcome(TypedDict):
 
     recon: str  # the pipeline, e.g. "aum_recon" (the DAG id)
     source: str  # e.g. "CAMS"
-    business_date: str  # ISO date
+    business_date: dt.date  # the run's business date (one type from the plan to the stores)
     spec: str  # the core spec's name, e.g. "aum_cams"
     labels: dict[str, str]  # {"left": "dbf", "right": "mongo"}
     keys: list[str]  # canonical key column names in results.parquet

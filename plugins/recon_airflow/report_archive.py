@@ -26,7 +26,8 @@ def s3_configured(conn_id: str) -> bool:
 
 
 def archive_key(prefix: str, outcome: Outcome, file_name: str) -> str:
-    parts = (prefix.strip("/"), outcome["business_date"], outcome["recon"], outcome["source"])
+    day = str(outcome["business_date"])  # ISO, whether handed on as a date or as text
+    parts = (prefix.strip("/"), day, outcome["recon"], outcome["source"])
     return "/".join((*(p for p in parts if p), file_name))
 
 

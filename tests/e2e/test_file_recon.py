@@ -110,6 +110,19 @@ def pg_rows(sql: str, *args: Any) -> list[tuple[Any, ...]]:
     return PostgresHook(postgres_conn_id="recon_postgres").get_records(sql, parameters=args or None)
 
 
+def xcom(run: Any, task_id: str, key: str = "return_value") -> Any:
+    """What ``task_id`` handed on under ``key``, read back as the next task would get it."""
+    from airflow.models.xcom import XComModel
+    from airflow.sdk.serde import deserialize
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key=key)
+        row = session.scalars(query).first()
+        assert row is not None, f"no XCom {key} from {task_id}"
+        return deserialize(XComModel.deserialize_value(row))
+
+
 def states(run: Any) -> dict[str, str]:
     return {ti.task_id: ti.state for ti in run.get_task_instances()}
 
@@ -117,6 +130,12 @@ def states(run: Any) -> dict[str, str]:
 def test_s3_against_sftp_end_to_end(file_dag: Any, world: dict[str, Any]) -> None:
     run = file_dag.test(logical_date=RUN_AT, run_conf=conf(world))
     assert run.state == "success", states(run)
+
+    # --- the business date is one datetime.date from the plan to the stores (issue 11)
+    assert xcom(run, "plan_job", "business_date") == DAY
+    assert type(xcom(run, "plan_job", "business_date")) is dt.date
+    outcome = xcom(run, "reconcile_files")
+    assert type(outcome["business_date"]) is dt.date and outcome["business_date"] == DAY
 
     # --- Postgres: one partition named by the job, a break row per non-matched key
     runs = pg_rows(

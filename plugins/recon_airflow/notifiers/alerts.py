@@ -9,6 +9,7 @@ evaluated as one.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -73,7 +74,7 @@ def send_summary(
     outcomes: Sequence[Outcome],
     *,
     recon: str,
-    business_date: str,
+    business_date: dt.date | str,
     email_to: Sequence[str] | str,
     smtp_conn_id: str = SMTP_CONN_ID,
     slack_conn_id: str | None = SLACK_CONN_ID,
@@ -291,7 +292,7 @@ class SummaryAlertOperator(BaseOperator):
         *,
         outcomes: Any,
         recon: str,
-        business_date: str,
+        business_date: dt.date | str,
         email_to: Sequence[str] | str,
         smtp_conn_id: str = SMTP_CONN_ID,
         slack_conn_id: str = SLACK_CONN_ID,

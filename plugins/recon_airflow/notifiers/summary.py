@@ -7,6 +7,7 @@ impact table instead (see :mod:`recon_airflow.notifiers.impact`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
@@ -46,7 +47,9 @@ def needs_alert(outcomes: Sequence[Outcome]) -> bool:
     return any(o.get("summary", {}).get("threshold_passed") is False for o in outcomes)
 
 
-def summary_subject(outcomes: Sequence[Outcome], *, recon: str, business_date: str) -> str:
+def summary_subject(
+    outcomes: Sequence[Outcome], *, recon: str, business_date: dt.date | str
+) -> str:
     """``[recon] aum_recon 2026-11-20: 42 breaks (CAMS 20, KARVY 22) — HIGH`` or ``... all matched``.
 
     A source with a financial impact that is not compliant is named at the end:
@@ -77,7 +80,7 @@ def summary_email(
     outcomes: Sequence[Outcome],
     *,
     recon: str,
-    business_date: str,
+    business_date: dt.date | str,
     top_breaks: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     attached: Collection[str] = (),
 ) -> tuple[str, str]:
@@ -130,7 +133,7 @@ def summary_email(
     )
 
 
-def summary_slack(outcomes: Sequence[Outcome], *, recon: str, business_date: str) -> str:
+def summary_slack(outcomes: Sequence[Outcome], *, recon: str, business_date: dt.date | str) -> str:
     """Slack mrkdwn: a headline, then one line per source with its figures and report links.
 
     A source with a financial impact says its compliance, risk, discrepancy and largest break

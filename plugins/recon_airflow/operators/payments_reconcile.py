@@ -15,6 +15,7 @@ from airflow.sdk import BaseOperator, Context
 
 from recon.errors import ReconError
 from recon.spec import load_spec
+from recon_airflow.dates import as_date
 from recon_airflow.errors import BadInputError
 from recon_airflow.operators.reconcile import reported_partition, snapshot_input, with_tolerance
 from recon_airflow.outcome import Outcome, Snapshot
@@ -47,7 +48,7 @@ class PaymentsReconcileOperator(BaseOperator):
         processor: Snapshot,
         ledger: Snapshot,
         spec: str,
-        business_date: str,
+        business_date: dt.date | str,
         settlement_hours: float | str = 0.0,
         tolerance: float | str | None = None,
         report_formats: Sequence[str] | None = None,
@@ -72,7 +73,7 @@ class PaymentsReconcileOperator(BaseOperator):
         try:
             spec = with_tolerance(load_spec(self.spec), self.tolerance)
             day = Day(
-                dt.date.fromisoformat(self.business_date),
+                as_date(self.business_date),
                 dt.timedelta(hours=float(self.settlement_hours)),
             )
             inputs = {"left": snapshot_input(self.processor), "right": snapshot_input(self.ledger)}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
+from recon_airflow.dates import as_date
 from recon_airflow.errors import BadInputError
 from recon_airflow.hooks.processor import (
     ProcessorAuthError,
@@ -63,11 +64,11 @@ def hook_class(processor: str) -> type[ProcessorHook]:
     raise BadInputError(f"unknown processor {processor!r}; known: paypal, square, stripe")
 
 
-def day_window(business_date: str) -> tuple[dt.datetime, dt.datetime]:
+def day_window(business_date: dt.date | str) -> tuple[dt.datetime, dt.datetime]:
     """``[00:00, 24:00)`` UTC of the business date."""
     try:
-        day = dt.date.fromisoformat(business_date)
-    except ValueError:
+        day = as_date(business_date)
+    except BadInputError:
         raise BadInputError(f"business_date {business_date!r} is not YYYY-MM-DD") from None
     start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
     return start, start + dt.timedelta(days=1)
@@ -152,7 +153,7 @@ class ProcessorToStagingOperator(StagingOperator):
         self,
         *,
         processor: str,
-        business_date: str,
+        business_date: dt.date | str,
         conn_id: str | None = None,
         settlement_hours: float = 0.0,
         max_attempts: int = 5,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, Context
 
 from recon.spec import ReconSpec, load_spec
+from recon_airflow.dates import as_date
 from recon_airflow.errors import BadInputError, failing_for_good
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.settings import partition_dir, reports_root, staging_root
@@ -59,7 +60,7 @@ def outcome_of(
     *,
     recon: str,
     source: str,
-    business_date: str,
+    business_date: dt.date | str,
     result_dir: Path,
     summary: dict[str, Any],
     inputs: dict[str, dict[str, Any]],
@@ -70,7 +71,7 @@ def outcome_of(
     return Outcome(
         recon=recon,
         source=source,
-        business_date=business_date,
+        business_date=as_date(business_date),
         spec=spec.name,
         labels={"left": spec.left.label, "right": spec.right.label},
         keys=[key.name for key in spec.keys],
@@ -97,7 +98,7 @@ def reconcile_partition(
     *,
     recon: str,
     source: str,
-    business_date: str,
+    business_date: dt.date | str,
     inputs: dict[str, dict[str, Any]],
     report_formats: Sequence[str] | None = None,
 ) -> Outcome:
@@ -130,7 +131,7 @@ def reported_partition(
     *,
     recon: str,
     source: str,
-    business_date: str,
+    business_date: dt.date | str,
     inputs: dict[str, dict[str, Any]],
     report_formats: Sequence[str] | None,
     started_at: dt.datetime,
@@ -186,7 +187,7 @@ class ReconcileOperator(BaseOperator):
         left: Snapshot,
         right: Snapshot,
         specs: Mapping[str, str],
-        business_date: str,
+        business_date: dt.date | str,
         right_filters: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
         tolerance: float | str | None = None,
         report_formats: Sequence[str] | None = None,

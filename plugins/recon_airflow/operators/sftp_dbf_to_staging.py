@@ -21,6 +21,7 @@ from airflow.sdk import Context
 
 from recon.errors import Problem
 from recon.files import file_digest
+from recon_airflow.dates import as_date
 from recon_airflow.errors import BadInputError
 from recon_airflow.operators.staging import Fetched, StagingOperator, named_as
 
@@ -32,7 +33,7 @@ class SftpDbfToStagingOperator(StagingOperator):
     """Download ``remote_path``, check it and write it to ``snapshot_path`` as Parquet.
 
     :param source: the registrar (e.g. ``"CAMS"``); names the snapshot in XCom and messages.
-    :param business_date: ISO date every record's report date must equal.
+    :param business_date: the date (or an ISO date) every record's report date must equal.
     :param report_date_field: the column holding each record's report date (text or D field).
     :param report_date_format: ``strptime`` format of that column's text, e.g. ``"%m/%d/%Y"``.
     :param encoding: Python codec for text fields, overriding the code page the file declares
@@ -57,7 +58,7 @@ class SftpDbfToStagingOperator(StagingOperator):
         self,
         *,
         remote_path: str,
-        business_date: str,
+        business_date: dt.date | str,
         report_date_field: str,
         report_date_format: str,
         encoding: str | None = None,
@@ -110,8 +111,8 @@ class SftpDbfToStagingOperator(StagingOperator):
 
     def _business_date(self) -> dt.date | None:
         try:
-            return dt.date.fromisoformat(str(self.business_date))
-        except ValueError:
+            return as_date(self.business_date)
+        except BadInputError:
             return None
 
     def _download(self, local: Path) -> None:

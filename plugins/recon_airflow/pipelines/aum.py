@@ -10,6 +10,7 @@ Listing and publishing are the shared ``pipelines.common`` tasks.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -54,7 +55,7 @@ def plan_run(registrars: list[str]) -> dict[str, Any]:
             {
                 "source": name,
                 "remote_path": reg.remote_file(day),
-                "business_date": day.isoformat(),
+                "business_date": day,
                 "report_date_field": reg.report_date.field,
                 "report_date_format": reg.report_date.format,
                 "snapshot_path": str(
@@ -64,7 +65,7 @@ def plan_run(registrars: list[str]) -> dict[str, Any]:
             }
         )
     return {
-        "business_date": day.isoformat(),
+        "business_date": day,
         "fetch": fetch,
         "waits": [{"path": item["remote_path"]} for item in fetch],
         "specs": {name: str(config.spec_path(name)) for name in registrars},
@@ -78,7 +79,7 @@ def plan_run(registrars: list[str]) -> dict[str, Any]:
 
 
 def _unassigned(
-    config: AumConfig, outcome: Outcome, ledger: Snapshot, business_date: str
+    config: AumConfig, outcome: Outcome, ledger: Snapshot, business_date: dt.date
 ) -> Outcome:
     """Reconcile ledger positions of AMCs no registrar services (all ``mongo_only``)."""
     import polars as pl
@@ -105,7 +106,7 @@ def _unassigned(
 
 @task(multiple_outputs=True)
 def merge_registrars(
-    outcomes: list[Outcome], ledger: Snapshot, business_date: str
+    outcomes: list[Outcome], ledger: Snapshot, business_date: dt.date
 ) -> dict[str, Any]:
     """Per-source outcomes plus ``UNASSIGNED``, and the combined report of all of them."""
 

@@ -62,7 +62,7 @@ def combined_partition(
     outcomes: Sequence[Outcome],
     spec: ReconSpec,
     *,
-    business_date: str,
+    business_date: dt.date,
     name: str,
     summarise: Callable[[Path, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Outcome:

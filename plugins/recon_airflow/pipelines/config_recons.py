@@ -11,6 +11,7 @@ files, a SQL query file, a MongoDB aggregation) -> ``reconcile`` (the core, with
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -149,7 +150,7 @@ def plan(definition: str, readers: dict[str, str]) -> dict[str, Any]:
     context = get_current_context()
     day = business_date_of(context, timezone=recon.timezone, days_before=recon.days_before)
     folder = partition_dir(staging_root(), recon.dag_id, day, recon.source)
-    planned: dict[str, Any] = {"business_date": day.isoformat()}
+    planned: dict[str, Any] = {"business_date": day}
     for name, side in recon.sides().items():
         reader = side.reader
         planned[f"{name}_snapshot"] = str(folder / f"{name}.parquet")
@@ -159,7 +160,7 @@ def plan(definition: str, readers: dict[str, str]) -> dict[str, Any]:
 
 
 @task
-def reconcile(definition: str, left: Snapshot, right: Snapshot, business_date: str) -> Outcome:
+def reconcile(definition: str, left: Snapshot, right: Snapshot, business_date: dt.date) -> Outcome:
     """The core on both snapshots under the definition's spec; results, summary and reports."""
     import polars as pl
 

@@ -12,6 +12,7 @@ Fetching, publishing and loading are the shared operators and tasks.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -53,7 +54,7 @@ def plan_job() -> dict[str, Any]:
     log.info("job %s (%s): %s vs %s", job, day, request.left, request.right)
     return {
         "job_id": job,
-        "business_date": day.isoformat(),
+        "business_date": day,
         "left": request.left,
         "right": request.right,
         "left_snapshot": str(folder / "left.parquet"),
@@ -68,7 +69,7 @@ def plan_job() -> dict[str, Any]:
 
 @task
 def reconcile_files(
-    left: Snapshot, right: Snapshot, request: dict[str, Any], job_id: str, business_date: str
+    left: Snapshot, right: Snapshot, request: dict[str, Any], job_id: str, business_date: dt.date
 ) -> Outcome:
     """The core on the two staged files, under the spec the request and their columns make."""
     import polars as pl

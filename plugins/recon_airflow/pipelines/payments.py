@@ -10,6 +10,7 @@ Listing and publishing are the shared ``pipelines.common`` tasks.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from airflow.sdk import get_current_context, task
@@ -50,11 +51,11 @@ def plan_run(
     dag_id = context["dag"].dag_id
     staging = staging_root()
     return {
-        "business_date": day.isoformat(),
+        "business_date": day,
         "extracts": [
             {
                 "processor": name,
-                "business_date": day.isoformat(),
+                "business_date": day,
                 "settlement_hours": float(window),
                 "snapshot_path": str(
                     partition_dir(staging, dag_id, day, name) / "processor.parquet"
@@ -71,7 +72,7 @@ def plan_run(
 
 
 @task
-def merge_processors(outcomes: list[Outcome], spec: str, business_date: str) -> Outcome:
+def merge_processors(outcomes: list[Outcome], spec: str, business_date: dt.date) -> Outcome:
     """The combined result and report of every processor of the day."""
     from recon.payments import combined_summary
 

@@ -44,6 +44,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from recon.result import RESULTS_FILE
+from recon_airflow.dates import as_date
 from recon_airflow.outcome import Outcome
 from recon_airflow.stores.partition import labelled_statuses
 
@@ -117,9 +118,9 @@ def partition_filter(outcome: Outcome) -> Document:
     }
 
 
-def reconciliation_date(business_date: str) -> dt.datetime:
+def reconciliation_date(business_date: dt.date | str) -> dt.datetime:
     """The business date as a BSON datetime: midnight UTC."""
-    return dt.datetime.combine(dt.date.fromisoformat(business_date), dt.time(), dt.UTC)
+    return dt.datetime.combine(as_date(business_date), dt.time(), dt.UTC)
 
 
 def supports_transactions(client: MongoClient[Document]) -> bool:

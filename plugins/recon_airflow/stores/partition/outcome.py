@@ -219,6 +219,8 @@ def _read_columns(path: Path, problems: list[str]) -> list[str]:
 def _iso(kind: type[When], value: Any, name: str, problems: list[str]) -> When | None:
     if value is None and kind is dt.datetime:
         return None  # timings are optional
+    if isinstance(value, kind) and (kind is dt.datetime or not isinstance(value, dt.datetime)):
+        return value  # already the type (a business date handed on as a date)
     try:
         return kind.fromisoformat(value)
     except (TypeError, ValueError):
