@@ -8,9 +8,9 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -170,6 +170,72 @@ class ExternalOrEmbedded(Managed):
 
     def _ready(self) -> None:
         """Wait until the server answers (nothing to wait for by default)."""
+
+
+class ThreadedHttpService(Managed):
+    """A local HTTP server answering from a daemon thread on a free loopback port.
+
+    A subclass builds its server in ``_make_server()`` (``api_server(self, ...)`` for one that
+    hands every request to ``self._serve(handler)``); ``start()``/``stop()`` are shared, and
+    ``base_url`` says where it answers.
+    """
+
+    thread_name = "recon-embedded-http"
+    port = 0
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        server = self._make_server()
+        self._server, self.port = server, int(server.server_address[1])
+        self._thread = serve_in_thread(server, self.thread_name)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            stop_serving(self._server, self._thread)
+        self._server = self._thread = None
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise ServiceError(f"{type(self).__name__} is not started")
+        return f"http://{LOOPBACK}:{self.port}"
+
+
+class _Serving(Protocol):
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None: ...
+
+
+def api_server(api: _Serving, methods: Sequence[str] = ("GET",)) -> ThreadingHTTPServer:
+    """A keep-alive HTTP/1.1 server that hands each request (of ``methods``) to ``api``."""
+
+    def serve(handler: BaseHTTPRequestHandler) -> None:
+        api._serve(handler)
+
+    def log_message(handler: BaseHTTPRequestHandler, format: str, *args: Any) -> None:
+        return  # the tests read what the server recorded, not its access log
+
+    handler = type(
+        "_Handler",
+        (BaseHTTPRequestHandler,),
+        {
+            "protocol_version": "HTTP/1.1",  # keep-alive, as the real APIs: paging reuses it
+            # headers and body go in two sends: with Nagle's algorithm the body would wait
+            # for the client's delayed ACK (~40 ms a page on loopback)
+            "disable_nagle_algorithm": True,
+            "log_message": log_message,
+            **{f"do_{method}": serve for method in methods},
+        },
+    )
+    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+    server.daemon_threads = True
+    return server
 
 
 class Service(Protocol):

@@ -14,23 +14,20 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from embedded.base import (
-    LOOPBACK,
     AirflowConnection,
-    Managed,
-    ServiceError,
-    serve_in_thread,
-    stop_serving,
+    ThreadedHttpService,
+    api_server,
 )
 from embedded.processors.wire import Request, Response
 
 Route = Callable[[Request], Response]
 
 
-class JsonApi(Managed):
+class JsonApi(ThreadedHttpService):
     """The API on a free loopback port.
 
     :param token: the Bearer token every request must carry (None: no authentication).
@@ -43,41 +40,15 @@ class JsonApi(Managed):
         self._routes: dict[str, Route] = {}
         self._faults: deque[Response] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        api = self
+    thread_name = "recon-embedded-json-api"
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: pages reuse the connection
-            disable_nagle_algorithm = True  # or each body waits for a delayed ACK (~40 ms)
-
-            def do_GET(self) -> None:
-                api._serve(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        server = ThreadingHTTPServer((LOOPBACK, 0), _Handler)
-        server.daemon_threads = True
-        self._server, self.port = server, server.server_address[1]
-        self._thread = serve_in_thread(server, "recon-embedded-json-api")
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            stop_serving(self._server, self._thread)
-        self._server = self._thread = None
+    def _make_server(self) -> ThreadingHTTPServer:
+        return api_server(self)
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise ServiceError("the JSON API server is not started")
-        return f"http://{LOOPBACK}:{self.port}"
+        return self.base_url
 
     def connection(self, conn_id: str = "recon_http") -> AirflowConnection:
         return AirflowConnection(conn_id, "http", host=self.url, password=self.token)

@@ -15,16 +15,13 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from embedded.base import (
-    LOOPBACK,
     AirflowConnection,
-    Managed,
-    ServiceError,
-    serve_in_thread,
-    stop_serving,
+    ThreadedHttpService,
+    api_server,
 )
 from embedded.processors.wire import Handler, Request, Response
 
@@ -36,7 +33,7 @@ class _Fault:
     body: Any
 
 
-class ProcessorApi(Managed):
+class ProcessorApi(ThreadedHttpService):
     """The processors' APIs on a free loopback port.
 
     :ivar records: processor -> its records in the API's own shape (load with ``load``).
@@ -56,50 +53,17 @@ class ProcessorApi(Managed):
         self.delay = 0.0
         self._faults: dict[str, deque[_Fault]] = {name: deque() for name in PROCESSORS}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
     # lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        api = self
+    thread_name = "recon-embedded-processors"
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs: paging reuses it
-            # headers and body go in two sends: with Nagle's algorithm the body would wait
-            # for the client's delayed ACK (~40 ms a page on loopback)
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:
-                api._serve(self)
-
-            def do_POST(self) -> None:
-                api._serve(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        server = ThreadingHTTPServer((LOOPBACK, 0), _Handler)
-        server.daemon_threads = True
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = serve_in_thread(server, "recon-embedded-processors")
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            stop_serving(self._server, self._thread)
-        self._server = None
-        self._thread = None
+    def _make_server(self) -> ThreadingHTTPServer:
+        return api_server(self, ("GET", "POST"))
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise ServiceError("the processor API server is not started")
-        return f"http://{LOOPBACK}:{self.port}"
+        return self.base_url
 
     def connections(self) -> list[AirflowConnection]:
         """``recon_<processor>``: base URL as host, credentials as login/password."""

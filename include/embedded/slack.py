@@ -16,10 +16,8 @@ from typing import Any
 from embedded.base import (
     LOOPBACK,
     AirflowConnection,
-    Managed,
     ServiceError,
-    serve_in_thread,
-    stop_serving,
+    ThreadedHttpService,
 )
 
 WEBHOOK_PATH = "/services/T000/B000/XXXX"
@@ -78,39 +76,24 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the recorder keeps requests; stderr lines would only clutter test output
 
 
-class EmbeddedSlackWebhook(Managed):
+class EmbeddedSlackWebhook(ThreadedHttpService):
     """An HTTP recorder on a free loopback port standing in for Slack's incoming webhook."""
 
-    def __init__(self) -> None:
-        self.port = 0
-        self._server: _Recorder | None = None
-        self._thread: threading.Thread | None = None
+    thread_name = "recon-embedded-slack"
 
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}{WEBHOOK_PATH}"
 
-    def start(self) -> EmbeddedSlackWebhook:
-        if self._server is not None:
-            return self
-        server = _Recorder()
-        self.port = int(server.server_address[1])
-        self._thread = serve_in_thread(server, "recon-embedded-slack")
-        self._server = server
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            stop_serving(self._server, self._thread)
-        self._server = None
-        self._thread = None
+    def _make_server(self) -> ThreadingHTTPServer:
+        return _Recorder()
 
     def connections(self) -> list[AirflowConnection]:
         """``recon_slack``: the password is the whole webhook URL."""
         return [AirflowConnection("recon_slack", "slackwebhook", password=self.url)]
 
     def _running(self) -> _Recorder:
-        if self._server is None:
+        if not isinstance(self._server, _Recorder):
             raise ServiceError("the Slack webhook recorder is not started")
         return self._server
 
