@@ -9,7 +9,6 @@ host and the token as password (the hook sends a lone password as a Bearer token
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ from embedded.base import (
     ThreadedHttpService,
     api_server,
 )
-from embedded.processors.wire import Request, Response
+from embedded.processors.wire import Request, Response, send_json
 
 Route = Callable[[Request], Response]
 
@@ -122,15 +121,7 @@ class JsonApi(ThreadedHttpService):
             response = Response(404, {"error": {"message": f"no route {parts.path}"}})
         else:
             response = route(request)
-        body = response.body
-        payload = (body if isinstance(body, str) else json.dumps(body)).encode()
-        handler.send_response(response.status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        for name, value in response.headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(payload)
+        send_json(handler, response)
 
 
 __all__ = ["JsonApi"]

@@ -8,7 +8,6 @@ slow, to exercise the hooks' retry rules against a real HTTP server.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
@@ -23,7 +22,7 @@ from embedded.base import (
     ThreadedHttpService,
     api_server,
 )
-from embedded.processors.wire import Handler, Request, Response
+from embedded.processors.wire import Handler, Request, Response, send_json
 
 
 @dataclass
@@ -123,14 +122,7 @@ class ProcessorApi(ThreadedHttpService):
         response = self._answer(request)
         if self.delay:
             time.sleep(self.delay)
-        payload = json.dumps(response.body).encode()
-        handler.send_response(response.status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        for name, value in response.headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(payload)
+        send_json(handler, response)
 
     def _answer(self, request: Request) -> Response:
         # routes are matched exactly across processors (Stripe and PayPal both live under /v1/)

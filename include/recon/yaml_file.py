@@ -8,6 +8,7 @@ lines, and hands back the composed node as well (the loaders locate their proble
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -44,6 +45,19 @@ class StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def yaml_text(path: Path, shown: str, what: str, error: type[Exception]) -> str:
+    """The text of a YAML file; ``error(message)`` naming it as ``shown`` when it cannot be read.
+
+    :param what: what the file is, in the messages (``spec file``, ``recon definition``).
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{shown}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{shown}: cannot read the {what}: {exc}") from None
+
+
 def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
     """The document's data and its composed node, parsed once.
 
@@ -65,4 +79,4 @@ def yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
     return (mark.line + 1 if mark is not None else None), str(reason)
 
 
-__all__ = ["DuplicateKeyError", "StrictLoader", "load_yaml", "yaml_problem"]
+__all__ = ["DuplicateKeyError", "StrictLoader", "load_yaml", "yaml_problem", "yaml_text"]

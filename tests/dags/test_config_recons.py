@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 from embedded.airflow_settings import REPO_ROOT
+from worlds.definitions import against_the_ledger
 
 GENERATOR, CHECK = "config_recons.py", "config_recons_check.py"
-VALID = """\
+VALID = against_the_ledger(
+    """\
 description: Shop orders on SFTP against the orders ledger.
 schedule: "30 6 * * 1-5"
 timezone: Europe/London
@@ -28,15 +30,8 @@ tags: [orders]
 left:
   label: shop
   sftp: {conn_id: shop_sftp, path: "/out/orders_{date:%Y%m%d}.csv", delimiter: ";"}
-right:
-  label: ledger
-  sql: {query: orders_ledger.sql}
-spec:
-  keys: [order_id]
-  compare: {amount: {abs_tol: 0.01}}
-alerts:
-  email: [ops@example.test]
 """
+)
 MONGO = """\
 dag_id: orders_vs_mongo
 schedule: "@daily"

@@ -18,10 +18,12 @@ from embedded.json_api import JsonApi
 from recon.definitions import load_recon_definition
 from recon_airflow.hooks.http import HttpUnavailableError
 from recon_airflow.operators.http_extract import HttpToStagingOperator
+from worlds.definitions import against_the_ledger
 
 DAY = dt.date(2026, 11, 20)
 TOKEN = "tok-" + "7" * 24
-DEFINITION = """\
+DEFINITION = against_the_ledger(
+    """\
 schedule: "@daily"
 source: shop
 left:
@@ -31,15 +33,8 @@ left:
     params: {status: all}
     records: data
     next_link: next
-right:
-  label: ledger
-  sql: {query: orders_ledger.sql}
-spec:
-  keys: [order_id]
-  compare: {amount: {abs_tol: 0.01}}
-alerts:
-  email: ops@example.test
 """
+)
 
 
 @pytest.fixture(scope="module")

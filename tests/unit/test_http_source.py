@@ -19,9 +19,11 @@ from recon.definitions.http_source import (
     page_records,
     record_columns,
 )
+from worlds.definitions import against_the_ledger
 
 DAY = dt.date(2026, 11, 20)
-DEFINITION = """\
+DEFINITION = against_the_ledger(
+    """\
 schedule: "@daily"
 left:
   label: shop
@@ -31,15 +33,8 @@ left:
     params: {status: all, since: "{date:%Y%m%d}", limit: 100, test: true}
     records: data.items
     next_link: links.next
-right:
-  label: ledger
-  sql: {query: orders_ledger.sql}
-spec:
-  keys: [order_id]
-  compare: {amount: {abs_tol: 0.01}}
-alerts:
-  email: ops@example.test
 """
+)
 
 
 def load(tmp_path: Path, text: str = DEFINITION) -> HttpReader:

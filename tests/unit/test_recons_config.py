@@ -14,24 +14,19 @@ from recon.definitions import ReconConfigError, is_recon_definition, load_recon_
 from recon.definitions.patterns import pattern_problem, render_pattern
 from recon.definitions.sources import FILE_SUFFIXES
 from recon.readers.tables import FORMATS
+from worlds.definitions import against_the_ledger
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "recons" / "orders_s3_vs_ledger.yaml"
 DAY = dt.date(2026, 11, 20)
-MINIMAL = """\
+MINIMAL = against_the_ledger(
+    """\
 schedule: "@daily"
 left:
   label: shop
   s3: {bucket: recon-staging, key: "exports/{date}.csv"}
-right:
-  label: ledger
-  sql: {query: orders_ledger.sql}
-spec:
-  keys: [order_id]
-  compare: {amount: {abs_tol: 0.01}}
-alerts:
-  email: ops@example.test
 """
+)
 
 
 def write(tmp_path: Path, text: str, name: str = "daily_orders.yaml") -> Path:

@@ -3,8 +3,10 @@ server's records and credentials (``Api``), so that the routes never import the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 
 
@@ -28,6 +30,20 @@ class Response:
     status: int
     body: Any  # JSON-able
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def send_json(handler: BaseHTTPRequestHandler, response: Response) -> None:
+    """Write ``response`` to the client: its status, JSON body (a str is sent as it is) and
+    headers, with the length so the connection stays open for the next page."""
+    body = response.body
+    payload = (body if isinstance(body, str) else json.dumps(body)).encode()
+    handler.send_response(response.status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(payload)))
+    for name, value in response.headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(payload)
 
 
 class Api(Protocol):

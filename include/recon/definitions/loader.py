@@ -28,7 +28,7 @@ from recon.definitions.sides import SOURCE_KINDS
 from recon.definitions.sources import SQL_DIR
 from recon.errors import Problem, SpecError, summarize_problems
 from recon.spec import ReconSpec, inner_model, located_problem, spec_from_dict, yaml_line
-from recon.yaml_file import load_yaml, yaml_problem
+from recon.yaml_file import load_yaml, yaml_problem, yaml_text
 
 _SPEC_SOURCE = "<inline spec>"  # marks the core's problem paths, rewritten to `spec.<path>`
 
@@ -231,10 +231,5 @@ def load_recon_definition(
     """
     path = Path(path)
     source = shown or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ReconConfigError(f"{source}: recon definition not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReconConfigError(f"{source}: cannot read the recon definition: {exc}") from None
+    text = yaml_text(path, source, "recon definition", ReconConfigError)
     return parse_definition(text, stem=path.stem, source=source, sql_dir=sql_dir or SQL_DIR)

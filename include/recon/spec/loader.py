@@ -18,7 +18,7 @@ from recon.spec.model import (
     NormalizeStep,
     ReconSpec,
 )
-from recon.yaml_file import load_yaml, yaml_problem
+from recon.yaml_file import load_yaml, yaml_problem, yaml_text
 
 # -- loading with every problem located -------------------------------------------------
 
@@ -26,13 +26,7 @@ from recon.yaml_file import load_yaml, yaml_problem
 def load_spec(path: str | os.PathLike[str]) -> ReconSpec:
     """Read and validate a spec file; raise SpecError listing every mistake with its line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: spec file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read spec file: {exc}") from None
-    return parse_spec(text, source=str(path))
+    return parse_spec(yaml_text(path, str(path), "spec file", SpecError), source=str(path))
 
 
 def parse_spec(text: str, *, source: str = "<spec>") -> ReconSpec:
