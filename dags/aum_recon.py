@@ -18,9 +18,14 @@ Any task failure alerts by email and Slack.
 from __future__ import annotations
 
 from airflow.providers.sftp.sensors.sftp import SFTPSensor
-from airflow.sdk import Param, dag
+from airflow.sdk import dag
 
-from recon_airflow.dag_defaults import business_date_param, dag_settings
+from recon_airflow.dag_defaults import (
+    business_date_param,
+    choice_param,
+    dag_settings,
+    override_param,
+)
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
@@ -51,19 +56,10 @@ CONN = {
         "business_date": business_date_param(
             "The date the holdings are for; empty = the day before the run (IST)."
         ),
-        "registrars": Param(
-            REGISTRARS,
-            type="array",
-            items={"type": "string", "enum": REGISTRARS},
-            uniqueItems=True,
-            minItems=1,
-            title="Registrars",
-            description="Which registrars' files to reconcile.",
+        "registrars": choice_param(
+            REGISTRARS, title="Registrars", description="Which registrars' files to reconcile."
         ),
-        "units_tolerance": Param(
-            None,
-            type=["null", "number"],
-            minimum=0,
+        "units_tolerance": override_param(
             title="Units tolerance override",
             description="Absolute units tolerance; empty = the spec's (0.001).",
         ),

@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag
 
-from recon_airflow.dag_defaults import business_date_param, dag_settings
+from recon_airflow.dag_defaults import (
+    business_date_param,
+    choice_param,
+    dag_settings,
+    flag_param,
+    text_list_param,
+)
 from recon_airflow.file_jobs import DAG_ID, JOB_ID_PATTERN, REPORT_FORMATS
 from recon_airflow.operators.file_to_staging import FileToStagingOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
@@ -40,7 +46,6 @@ CONN = {
     "slack": "recon_slack",
 }
 LOCATION = "s3://<bucket>/<key>, sftp://<conn_id>/<path> or staging:<path>"
-TEXT_LIST = {"type": "string", "minLength": 1}
 
 
 @dag(
@@ -61,12 +66,10 @@ TEXT_LIST = {"type": "string", "minLength": 1}
             description=f"Where the second file is: {LOCATION}.",
             section="Files",
         ),
-        "unique_fields": Param(
-            type="array",
-            items=TEXT_LIST,
-            minItems=1,
+        "unique_fields": text_list_param(
             title="Key fields",
             description="The column(s) that identify a row in both files, one per line.",
+            required=True,
             section="Files",
         ),
         "left_label": Param(
@@ -85,10 +88,7 @@ TEXT_LIST = {"type": "string", "minLength": 1}
             description="What reports call the second file (e.g. ledger).",
             section="Files",
         ),
-        "compare_fields": Param(
-            [],
-            type="array",
-            items=TEXT_LIST,
+        "compare_fields": text_list_param(
             title="Compare fields",
             description="Columns to compare, one per line; empty = every column both share.",
             section="Comparison",
@@ -101,42 +101,30 @@ TEXT_LIST = {"type": "string", "minLength": 1}
             description='Absolute tolerance per numeric field, e.g. {"amount": 0.01}.',
             section="Comparison",
         ),
-        "trim": Param(
+        "trim": flag_param(
             True,
-            type="boolean",
             title="Trim text",
             description="Ignore spaces around values.",
             section="Comparison",
         ),
-        "case_insensitive": Param(
+        "case_insensitive": flag_param(
             False,
-            type="boolean",
             title="Ignore case",
             description="Compare text, keys included, without regard to case.",
             section="Comparison",
         ),
-        "date_fields": Param(
-            [],
-            type="array",
-            items=TEXT_LIST,
+        "date_fields": text_list_param(
             title="Date fields",
             description="Columns holding dates, compared as dates (give their formats).",
             section="Comparison",
         ),
-        "date_formats": Param(
-            [],
-            type="array",
-            items=TEXT_LIST,
+        "date_formats": text_list_param(
             title="Date formats",
             description="strptime formats tried in order, e.g. %Y-%m-%d and %d/%m/%Y.",
             section="Comparison",
         ),
-        "report_formats": Param(
-            list(REPORT_FORMATS),
-            type="array",
-            items={"type": "string", "enum": list(REPORT_FORMATS)},
-            uniqueItems=True,
-            minItems=1,
+        "report_formats": choice_param(
+            REPORT_FORMATS,
             title="Report formats",
             description="Which reports to write (and attach to the e-mail).",
             section="Output",

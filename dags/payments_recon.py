@@ -22,9 +22,14 @@ settlement window; **backfill** a range to (re)build each date's partition.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag
+from airflow.sdk import dag
 
-from recon_airflow.dag_defaults import business_date_param, dag_settings
+from recon_airflow.dag_defaults import (
+    business_date_param,
+    choice_param,
+    dag_settings,
+    override_param,
+)
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.payments_reconcile import PaymentsReconcileOperator
@@ -50,27 +55,17 @@ CONN = {
         "business_date": business_date_param(
             "The UTC day to reconcile; empty = the day before the run."
         ),
-        "processors": Param(
+        "processors": choice_param(
             PROCESSORS,
-            type="array",
-            items={"type": "string", "enum": PROCESSORS},
-            uniqueItems=True,
-            minItems=1,
             title="Processors",
             description="Which processors to reconcile against the ledger.",
         ),
-        "tolerance": Param(
-            None,
-            type=["null", "number"],
-            minimum=0,
+        "tolerance": override_param(
             title="Amount tolerance override",
             description="Absolute amount tolerance in the payment's currency; empty = the "
             "spec's (0: one minor unit apart is a break).",
         ),
-        "settlement_hours": Param(
-            None,
-            type=["null", "number"],
-            minimum=0,
+        "settlement_hours": override_param(
             maximum=24,
             title="Settlement window override (hours)",
             description="How long after midnight a payment of the day may settle and count "

@@ -26,6 +26,42 @@ def business_date_param(description: str, **ui: Any) -> Param:
     )
 
 
+def choice_param(options: Sequence[str], *, title: str, description: str, **ui: Any) -> Param:
+    """Some of ``options`` (all by default), each at most once: e.g. which processors to run."""
+    return Param(
+        list(options),
+        type="array",
+        items={"type": "string", "enum": list(options)},
+        uniqueItems=True,
+        minItems=1,
+        title=title,
+        description=description,
+        **ui,
+    )
+
+
+def override_param(*, title: str, description: str, maximum: float | None = None) -> Param:
+    """An optional number >= 0 that overrides a configured one (empty keeps the config's)."""
+    schema: dict[str, Any] = {"type": ["null", "number"], "minimum": 0}
+    if maximum is not None:
+        schema["maximum"] = maximum
+    return Param(None, title=title, description=description, **schema)
+
+
+def text_list_param(*, title: str, description: str, required: bool = False, **ui: Any) -> Param:
+    """A list of non-empty texts, one per line in the form (``required``: at least one, and no
+    default; else empty by default)."""
+    schema: dict[str, Any] = {"type": "array", "items": {"type": "string", "minLength": 1}}
+    if required:
+        return Param(minItems=1, title=title, description=description, **schema, **ui)
+    return Param([], title=title, description=description, **schema, **ui)
+
+
+def flag_param(default: bool, *, title: str, description: str, **ui: Any) -> Param:
+    """A yes/no switch."""
+    return Param(default, type="boolean", title=title, description=description, **ui)
+
+
 def default_args(
     *,
     owner: str,
