@@ -261,7 +261,7 @@ def merged(costs: list[Cost]) -> Cost:
 def sample_at(positions: int, *, report: Report | None = None) -> AumSample:
     """The AUM day with ``positions`` holdings per registrar, generated once and reused."""
     folder = DATA_DIR / f"aum-{positions}"
-    source = (REPO / "include" / "recon" / "aum_samples.py").read_bytes()
+    source = (REPO / "include" / "worlds" / "aum.py").read_bytes()
     params = {
         "positions": positions,
         "business_date": BUSINESS_DATE.isoformat(),

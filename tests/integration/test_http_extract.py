@@ -17,7 +17,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from embedded.json_api import JsonApi
 from recon.definitions import load_recon_definition
 from recon_airflow.hooks.http import HttpUnavailableError
-from recon_airflow.operators.http_extract import HttpToStagingOperator
+from recon_airflow.operators.http_to_staging import HttpToStagingOperator
 from worlds.definitions import against_the_ledger
 
 DAY = dt.date(2026, 11, 20)

@@ -28,7 +28,7 @@ from recon_airflow.dates import business_date_of
 from recon_airflow.errors import BadInputError
 from recon_airflow.notifiers.alerts import SummaryAlertOperator
 from recon_airflow.operators.file_to_staging import FileToStagingOperator
-from recon_airflow.operators.http_extract import HttpToStagingOperator
+from recon_airflow.operators.http_to_staging import HttpToStagingOperator
 from recon_airflow.operators.load_mongo import MongoResultsOperator
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.mongo_aggregate_to_staging import MongoAggregateToStagingOperator
