@@ -12,7 +12,6 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from recon_airflow.errors import BadInputError
 from recon_airflow.hooks.mongo import mongo_client
 from recon_airflow.outcome import Outcome
 
@@ -44,20 +43,18 @@ class MongoResultsOperator(BaseOperator):
         self.mongo_conn_id = mongo_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from recon_airflow.stores.mongo_results import ResultsStoreError, replace_results
+        from recon_airflow.stores.mongo_results import replace_results
 
         run_id = context["dag_run"].run_id
         with mongo_client(self.mongo_conn_id) as client:
-            try:
-                written = replace_results(
-                    client,
-                    database=self.database,
-                    collection=self.collection,
-                    outcome=self.outcome,
-                    run_id=run_id,
-                )
-            except ResultsStoreError as err:  # the results or the index are wrong: no retry
-                raise BadInputError(str(err)) from None
+            # ResultsStoreError (wrong results or index) is bad input: it fails for good
+            written = replace_results(
+                client,
+                database=self.database,
+                collection=self.collection,
+                outcome=self.outcome,
+                run_id=run_id,
+            )
         self.log.info(
             "%s.%s: %s %s %s: %d documents written, %d replaced (transaction: %s)",
             self.database,

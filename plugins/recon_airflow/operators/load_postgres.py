@@ -12,7 +12,6 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from recon_airflow.errors import BadInputError
 from recon_airflow.outcome import Outcome
 
 
@@ -36,17 +35,15 @@ class PostgresResultsOperator(BaseOperator):
         # the store brings polars and psycopg: loaded when the task runs, not at DAG parse
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        from recon_airflow.stores.postgres import BadOutcomeError, ensure_schema, load_outcome
+        from recon_airflow.stores.postgres import ensure_schema, load_outcome
 
         dag_run = context["dag_run"]
         hook = PostgresHook(postgres_conn_id=self.postgres_conn_id)
         ensure_schema(hook)
-        try:
-            stats = load_outcome(
-                hook, self.outcome, dag_id=dag_run.dag_id, airflow_run_id=dag_run.run_id
-            )
-        except BadOutcomeError as err:  # the result files are wrong: a retry cannot help
-            raise BadInputError(str(err)) from None
+        # BadOutcomeError (the result files are wrong) is bad input: it fails for good
+        stats = load_outcome(
+            hook, self.outcome, dag_id=dag_run.dag_id, airflow_run_id=dag_run.run_id
+        )
         self.log.info(
             "recon.runs %s %s %s: run %d, %d breaks (%d seen before), %d/%d checks failed%s",
             stats["recon"],

@@ -45,6 +45,7 @@ from pymongo.errors import OperationFailure
 
 from recon.result import RESULTS_FILE
 from recon_airflow.dates import as_date
+from recon_airflow.errors import BadInputError
 from recon_airflow.outcome import Outcome
 from recon_airflow.stores.partition import labelled_statuses
 
@@ -58,8 +59,9 @@ log = logging.getLogger(__name__)
 Document = dict[str, Any]
 
 
-class ResultsStoreError(Exception):
-    """The results cannot be stored as they are (missing file or columns, index conflict)."""
+class ResultsStoreError(BadInputError):
+    """The results cannot be stored as they are (missing file or columns, index conflict): a
+    retry gets the same, so the task fails for good."""
 
 
 def replace_results(

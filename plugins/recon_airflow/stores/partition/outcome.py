@@ -23,6 +23,7 @@ from recon.result import (
     STATUSES,
     SUMMARY_FILE,
 )
+from recon_airflow.errors import BadInputError
 from recon_airflow.stores.partition.checks import SIDES, QualityCheck, quality_checks, valid_checks
 
 REQUIRED: Final = ("recon", "source", "business_date", "spec", "labels", "keys", "result_dir")
@@ -39,7 +40,7 @@ CLASSIFICATION_KEYS: Final = ("column", "matched", "counts", "breaks")
 When = TypeVar("When", dt.date, dt.datetime)
 
 
-class BadOutcomeError(ValueError):
+class BadOutcomeError(BadInputError):
     """An outcome that cannot be loaded as it is (retrying will not help); lists every problem."""
 
     def __init__(self, where: str, problems: Sequence[str]) -> None:
