@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+
+def finite_values(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (also inside dicts and lists) as None: JSON has
+    no such numbers, and a strict reader refuses ``NaN`` / ``Infinity``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_values(item) for item in value]
+    return value
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """Strict JSON of ``value`` (non-finite numbers as null; anything else unknown as text)."""
+    return json.dumps(finite_values(value), allow_nan=False, default=str, **options)
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:

@@ -65,13 +65,20 @@ def core_rule(amount: str, differs: pl.Expr) -> MoneyAtStake:
     )
 
 
+def finite(column: str) -> pl.Expr:
+    """A numeric column as a float, null where it is NaN or infinite: no sum of money may be
+    poisoned by one non-finite value (they are compared, and counted, but never added)."""
+    value = pl.col(column).cast(pl.Float64)
+    return pl.when(value.is_finite()).then(value)
+
+
 def whole_amount(amount: str) -> pl.Expr:
     """The larger |amount| of the two sides (the one present for a one-sided row), 0 for none."""
-    left = pl.col(f"left_{amount}").cast(pl.Float64).abs()
-    right = pl.col(f"right_{amount}").cast(pl.Float64).abs()
+    left = finite(f"left_{amount}").abs()
+    right = finite(f"right_{amount}").abs()
     return pl.max_horizontal(left, right).fill_null(0.0)
 
 
 def amount_difference(field: str) -> pl.Expr:
-    """|left - right| of a numeric field, as a float (null where a side has no value)."""
-    return pl.col(f"diff_{field}").cast(pl.Float64).abs()
+    """|left - right| of a numeric field, as a float (null where a side has no finite value)."""
+    return finite(f"diff_{field}").abs()

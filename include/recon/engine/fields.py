@@ -97,7 +97,14 @@ def same_values(field: FieldPlan, left: pl.Expr, right: pl.Expr) -> pl.Expr:
         diff = (left - right).abs().cast(pl.Float64)
         tolerance = pl.lit(rule.abs_tol) + pl.lit(rule.rel_tol) * right.cast(pl.Float64).abs()
         slack = pl.max_horizontal(left.cast(pl.Float64).abs(), right.cast(pl.Float64).abs())
-        agree = diff <= tolerance + slack * FLOAT_SLACK
+        lf, rf = left.cast(pl.Float64), right.cast(pl.Float64)
+        # a tolerance (and its float slack) applies to finite numbers only: NaN equals NaN and
+        # an infinity itself (README), anything else with a non-finite side differs
+        agree = (
+            pl.when(lf.is_finite() & rf.is_finite())
+            .then(diff <= tolerance + slack * FLOAT_SLACK)
+            .otherwise((lf.is_nan() & rf.is_nan()) | (lf.is_infinite() & (lf == rf)))
+        )
     elif field.kind == "date" and rule.window_days:
         days = (left.cast(pl.Datetime("us")) - right.cast(pl.Datetime("us"))).dt.total_days()
         agree = days.abs() <= rule.window_days
@@ -117,7 +124,8 @@ def same_values(field: FieldPlan, left: pl.Expr, right: pl.Expr) -> pl.Expr:
 def difference(field: FieldPlan, left: pl.Expr, right: pl.Expr) -> pl.Expr | None:
     """left - right for numbers, in days for dates; None for strings (no diff column)."""
     if field.kind == "number":
-        return left - right
+        both_finite = left.cast(pl.Float64).is_finite() & right.cast(pl.Float64).is_finite()
+        return pl.when(both_finite).then(left - right)  # no NaN or inf - inf in the results
     if field.kind == "date":
         return (left.cast(pl.Datetime("us")) - right.cast(pl.Datetime("us"))).dt.total_days()
     return None

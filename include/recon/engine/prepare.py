@@ -196,13 +196,16 @@ def side_query(
             checks.append((blank, pl.format("key `{}` is empty", pl.lit(column))))
         elif field is not None:
             value, failed = _parse(value, raw, field.kind, steps, dtype)
-            value = value.cast(plan.field_dtypes[field.name])
             if failed is not None:
                 checks.append((failed, _cannot_parse(column, raw, field.kind)))
+                if field.kind == "number":
+                    value = _finite_text(value, raw, column, checks)
+            value = value.cast(plan.field_dtypes[field.name])
         elif column in sum_columns and dtype == pl.String:
             value, failed = _parse(value, raw, "number", steps, dtype)
             if failed is not None:
                 checks.append((failed, _cannot_parse(column, raw, "number")))
+                value = _finite_text(value, raw, column, checks)
         exprs.append(value.alias(column))
     bad = pl.any_horizontal([failed for failed, _ in checks]) if checks else pl.lit(False)
     key_columns = [pl.col(getattr(k, side)).alias(k.name) for k in spec.keys]
@@ -282,6 +285,18 @@ def _parse(
         formats = next((s.date_formats for s in steps if s.rule == "date_formats"), ())
         parsed = parsed_date(value, formats or DEFAULT_DATE_FORMATS)
     return parsed, parsed.is_null() & ~is_blank(raw)
+
+
+def _finite_text(
+    value: pl.Expr, raw: pl.Expr, column: str, checks: list[tuple[pl.Expr, pl.Expr]]
+) -> pl.Expr:
+    """Text that parses to NaN or an infinity (``inf``, ``nan``, ``1e309``) is no amount: the
+    row is invalid with the reason, and the value null (it would match anything by slack)."""
+    non_finite = value.is_not_null() & ~value.is_finite()
+    sample = raw.cast(pl.String).str.slice(0, REASON_SAMPLE)
+    reason = pl.format("column `{}`: '{}' is not a finite number", pl.lit(column), sample)
+    checks.append((non_finite, reason))
+    return pl.when(non_finite).then(None).otherwise(value)
 
 
 def _cannot_parse(column: str, raw: pl.Expr, kind: str) -> pl.Expr:

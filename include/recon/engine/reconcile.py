@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -21,7 +20,7 @@ from recon.engine.prepare import Plan, Prepared, finish, make_plan, prepare, rea
 from recon.engine.summary import summarize
 from recon.engine.writer import write_results
 from recon.errors import InputFileError, ReconError
-from recon.files import file_digest
+from recon.files import file_digest, json_text
 from recon.readers.tables import (
     DEFAULT_READ,
     ReadOptions,
@@ -214,7 +213,7 @@ def _inputs(paths: dict[str, Path], digests: dict[str, Future[str]]) -> Inputs:
 def write_summary(out: Path, summary: dict[str, Any]) -> Path:
     target = out / SUMMARY_FILE
     tmp = out / f".{SUMMARY_FILE}.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp.write_text(json_text(summary, indent=2) + "\n", encoding="utf-8")
     tmp.replace(target)
     return target
 

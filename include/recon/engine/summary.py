@@ -9,8 +9,9 @@ from typing import Any
 
 import polars as pl
 
-from recon.engine.at_stake import whole_amount
+from recon.engine.at_stake import finite, whole_amount
 from recon.errors import RowConservationError
+from recon.files import finite_values
 from recon.result import BREAK_STATUSES, MATCHED, STATUSES
 from recon.spec import ReconSpec
 
@@ -40,30 +41,33 @@ def summarize(
     records = int(figures["records"])
     breaks = records - counts[MATCHED]
     break_rate = breaks / records if records else 0.0
-    return {
-        "recon": spec.name,
-        "labels": {"left": spec.label("left"), "right": spec.label("right")},
-        "keys": [k.name for k in spec.keys],
-        "compare_fields": list(spec.compare),
-        "amount_field": spec.amount_field(),
-        "inputs": {
-            side: {**(inputs or {}).get(side, {}), "rows": input_rows[side]}
-            for side in ("left", "right")
-        },
-        "counts": counts,
-        "total_keys": records - counts["invalid"],
-        "records": records,
-        "breaks": breaks,
-        "break_rate": break_rate,
-        "match_rate": counts[MATCHED] / records if records else 1.0,
-        **_money(figures, at_stake),
-        "mismatched_by_field": {f: int(figures[f"field_{f}"]) for f in spec.compare},
-        "break_amount_by_status": at_stake,
-        "risk_level": risk_level(break_rate, spec),
-        "threshold_passed": break_rate <= spec.thresholds.max_break_rate,
-        "thresholds": spec.thresholds.model_dump(),
-        "row_conservation": conservation,
-    }
+    # every figure finite: summary.json and the stores take it as strict JSON
+    return finite_values(
+        {
+            "recon": spec.name,
+            "labels": {"left": spec.label("left"), "right": spec.label("right")},
+            "keys": [k.name for k in spec.keys],
+            "compare_fields": list(spec.compare),
+            "amount_field": spec.amount_field(),
+            "inputs": {
+                side: {**(inputs or {}).get(side, {}), "rows": input_rows[side]}
+                for side in ("left", "right")
+            },
+            "counts": counts,
+            "total_keys": records - counts["invalid"],
+            "records": records,
+            "breaks": breaks,
+            "break_rate": break_rate,
+            "match_rate": counts[MATCHED] / records if records else 1.0,
+            **_money(figures, at_stake),
+            "mismatched_by_field": {f: int(figures[f"field_{f}"]) for f in spec.compare},
+            "break_amount_by_status": at_stake,
+            "risk_level": risk_level(break_rate, spec),
+            "threshold_passed": break_rate <= spec.thresholds.max_break_rate,
+            "thresholds": spec.thresholds.model_dump(),
+            "row_conservation": conservation,
+        }
+    )
 
 
 def _aggregate(results: pl.LazyFrame, spec: ReconSpec) -> dict[str, Any]:
@@ -85,8 +89,8 @@ def _aggregate(results: pl.LazyFrame, spec: ReconSpec) -> dict[str, Any]:
     name = spec.amount_field()
     has_amount = name is not None and f"left_{name}" in results.collect_schema().names()
     if name is not None and has_amount:
-        left = pl.col(f"left_{name}").cast(pl.Float64)
-        right = pl.col(f"right_{name}").cast(pl.Float64)
+        left = finite(f"left_{name}")
+        right = finite(f"right_{name}")
         whole = whole_amount(name)
         exprs += [
             left.sum().alias("left_amount"),

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from recon.files import json_text
 from recon.payments.currencies import ISO_4217
 from recon.payments.model import AMOUNT, CURRENCY, FAILED, STATUS
 from recon.payments.scope import Scope, normalised
@@ -60,5 +61,5 @@ def _check(name: str, side: str, count: int, details: dict[str, Any]) -> dict[st
         "passed": count == 0,
         "observed": count,
         "expected": 0,
-        "details": json.loads(json.dumps(details, default=str)),
+        "details": json.loads(json_text(details)),
     }

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from recon.engine.at_stake import whole_amount
+from recon.engine.at_stake import finite, whole_amount
 from recon.engine.reconcile import write_summary
 from recon.engine.summary import money, risk_level
 from recon.payments.model import AMOUNT, BREAK_TYPES, LABELS, NOT_AT_STAKE
@@ -58,8 +58,8 @@ def reporting_money(
     rate = pl.col("currency").replace_strict(
         spec.impact.fx_rates, default=None, return_dtype=pl.Float64
     )
-    left = pl.col(f"left_{AMOUNT}").cast(pl.Float64) * rate
-    right = pl.col(f"right_{AMOUNT}").cast(pl.Float64) * rate
+    left = finite(f"left_{AMOUNT}") * rate
+    right = finite(f"right_{AMOUNT}") * rate
     whole = pl.max_horizontal(left.abs(), right.abs())
     matched = pl.col("status") == MATCHED
     figures = results.select(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any, Final
 
+from recon.files import json_text
 from recon.reports.safe import replacing
 from recon.reports.view import TopBreaks, figures_by_group
 
@@ -81,7 +81,7 @@ def write_json(top: TopBreaks, summary: Mapping[str, Any], path: Path) -> Path:
     document = report_document(top, summary)
     with replacing(path) as partial:
         partial.write_text(
-            json.dumps(document, ensure_ascii=False, allow_nan=False, indent=2) + "\n",
+            json_text(document, ensure_ascii=False, indent=2) + "\n",
             encoding="utf-8",
         )
     return path

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 
+from recon.files import finite_values
 from recon.spec import ReconSpec, load_spec
 from recon_airflow.dates import as_date
 from recon_airflow.errors import BadInputError, failing_for_good
@@ -80,7 +81,7 @@ def outcome_of(
         inputs=inputs,
         reports={fmt: str(path) for fmt, path in reports.items()},
         report_links={fmt: str(path) for fmt, path in reports.items()},
-        summary=summary,
+        summary=finite_values(summary),  # strict JSON for XCom, the API and the stores
         started_at=started_at.isoformat(),
         finished_at=dt.datetime.now(dt.UTC).isoformat(),
     )
