@@ -17,7 +17,6 @@ Any task failure alerts by email and Slack.
 
 from __future__ import annotations
 
-from airflow.providers.sftp.sensors.sftp import SFTPSensor
 from airflow.sdk import dag
 
 from recon_airflow.dag_defaults import (
@@ -32,6 +31,7 @@ from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.operators.mongo_ledger_positions import MongoLedgerPositionsOperator
 from recon_airflow.operators.reconcile import ReconcileOperator
 from recon_airflow.operators.sftp_dbf_to_staging import SftpDbfToStagingOperator
+from recon_airflow.operators.verified_sftp_sensor import VerifiedSFTPSensor
 from recon_airflow.pipelines.aum import DAYS_BEFORE, TIMEZONE, merge_registrars, plan_run
 from recon_airflow.pipelines.common import plan_list, publish_all
 
@@ -80,7 +80,7 @@ def aum_recon() -> None:
     plan = plan_run(
         registrars="{{ params.registrars }}",
     )
-    wait = SFTPSensor.partial(
+    wait = VerifiedSFTPSensor.partial(
         task_id="wait_for_file",
         sftp_conn_id=CONN["sftp"],
         mode="reschedule",

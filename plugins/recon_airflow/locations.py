@@ -20,9 +20,12 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from recon_airflow.errors import BadInputError
+
+if TYPE_CHECKING:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
 
 Scheme = Literal["s3", "sftp", "staging"]
 FORMS: Final = "s3://<bucket>/<key>, sftp://<conn_id>/<path> or staging:<relative path>"
@@ -88,18 +91,26 @@ def fetch(location: Location, dest: Path, *, staging: Path, s3_conn_id: str = "r
     return dest
 
 
-def sftp_download(conn_id: str, remote: str, local: Path, *, conn_retry_attempts: int = 1) -> None:
-    """Fetch ``remote`` over an SFTP connection whose host key is verified."""
-    import paramiko
+def verified_sftp_hook(conn_id: str, **options: Any) -> SFTPHook:
+    """The SFTP hook of ``conn_id``, refused (no retry) if the connection skips the host key
+    check: the one path every SFTP touch (downloads, the sensor) goes through."""
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-    hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=conn_retry_attempts)
+    hook = SFTPHook(ssh_conn_id=conn_id, **options)
     if hook.no_host_key_check or hook.allow_host_key_change:
         raise BadInputError(
             f"SFTP connection {conn_id!r} skips host key verification; remove "
             "no_host_key_check/allow_host_key_change and set its `host_key` extra to the "
             "server's public key (ssh-keyscan -p PORT HOST)"
         )
+    return hook
+
+
+def sftp_download(conn_id: str, remote: str, local: Path, *, conn_retry_attempts: int = 1) -> None:
+    """Fetch ``remote`` over an SFTP connection whose host key is verified."""
+    import paramiko
+
+    hook = verified_sftp_hook(conn_id, conn_retry_attempts=conn_retry_attempts)
     try:
         hook.retrieve_file(remote, str(local))
     except FileNotFoundError as exc:
@@ -126,4 +137,4 @@ def _s3_download(location: Location, local: Path, conn_id: str) -> None:
         raise ConnectionError(f"cannot fetch {location}: {exc}") from exc
 
 
-__all__ = ["FORMS", "Location", "fetch", "parse_location", "sftp_download"]
+__all__ = ["FORMS", "Location", "fetch", "parse_location", "sftp_download", "verified_sftp_hook"]

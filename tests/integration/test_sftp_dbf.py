@@ -19,7 +19,6 @@ import asyncssh
 import paramiko
 import polars as pl
 import pytest
-from airflow.providers.sftp.sensors.sftp import SFTPSensor
 from airflow.sdk.exceptions import AirflowFailException
 from polars.testing import assert_frame_equal
 
@@ -28,6 +27,7 @@ from embedded.sftp import EmbeddedSftp, public_key_line
 from recon.readers.dbf import read_dbf
 from recon_airflow.operators.report_dates import report_date_problems
 from recon_airflow.operators.sftp_dbf_to_staging import SftpDbfToStagingOperator
+from recon_airflow.operators.verified_sftp_sensor import VerifiedSFTPSensor
 from worlds.aum import FIELDS, LAYOUT, AumSample, generate_aum, holdings_file_name
 from worlds.dbf_write import write_dbf
 
@@ -362,7 +362,7 @@ def test_report_date_problems(values: list[object], expected: list[str]) -> None
     assert [f"{p.path}, column `{p.column}`: {p.message}" for p in problems] == expected
 
 
-# SFTPSensor: the wait before the fetch ------------------------------------------------------
+# VerifiedSFTPSensor: the wait before the fetch ------------------------------------------------------
 
 
 def test_sftp_sensor_pokes_for_a_present_and_an_absent_file(server: EmbeddedSftp) -> None:
@@ -370,7 +370,7 @@ def test_sftp_sensor_pokes_for_a_present_and_an_absent_file(server: EmbeddedSftp
     remote = server.put("inbox/cams/cams_holdings_20261120.dbf", b"\x03")
 
     def poke(path: str, file_pattern: str = "") -> object:
-        sensor = SFTPSensor(
+        sensor = VerifiedSFTPSensor(
             task_id="wait_for_cams",
             path=path,
             file_pattern=file_pattern,
@@ -385,3 +385,16 @@ def test_sftp_sensor_pokes_for_a_present_and_an_absent_file(server: EmbeddedSftp
     assert poke("/inbox/cams/cams_holdings_20261121.dbf") is False
     assert poke("/inbox/cams", file_pattern="cams_holdings_20261120.dbf") is True
     assert poke("/inbox/cams", file_pattern="cams_holdings_20261121.dbf") is False
+
+
+def test_the_sensor_refuses_a_connection_that_skips_the_host_key_check(
+    server: EmbeddedSftp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every SFTP touch goes through the one guarded path (issue 12, item 12)."""
+    remote = server.put("inbox/cams/cams_holdings_20261120.dbf", b"\x03")
+    conn_id = connection_variant(
+        monkeypatch, "recon_sftp_unchecked", host_key=None, no_host_key_check="true"
+    )
+    sensor = VerifiedSFTPSensor(task_id="wait", path=remote, sftp_conn_id=conn_id)
+    with pytest.raises(AirflowFailException, match="skips host key verification"):
+        sensor.poke({})
