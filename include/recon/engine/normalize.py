@@ -23,10 +23,10 @@ NUMERIC_DTYPES = (
     pl.UInt64,
 )
 TEMPORAL_DTYPES = (pl.Date, pl.Datetime)
-# tried in order when a date field has no date_formats; the last two read spreadsheet datetimes
+# tried in order when a date field has no date_formats; the last two read spreadsheet datetimes.
+# None of them can read a day as a month: 01/02/2026 is refused unless the spec says its order.
 DEFAULT_DATE_FORMATS = (
     "%Y-%m-%d",
-    "%d/%m/%Y",
     "%Y%m%d",
     "%d-%b-%Y",
     "%Y-%m-%d %H:%M:%S",

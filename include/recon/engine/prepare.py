@@ -197,7 +197,8 @@ def side_query(
         elif field is not None:
             value, failed = _parse(value, raw, field.kind, steps, dtype)
             if failed is not None:
-                checks.append((failed, _cannot_parse(column, raw, field.kind)))
+                declared = any(s.rule == "date_formats" for s in steps)
+                checks.append((failed, _cannot_parse(column, raw, field.kind, declared)))
                 if field.kind == "number":
                     value = _finite_text(value, raw, column, checks)
             value = value.cast(plan.field_dtypes[field.name])
@@ -284,6 +285,9 @@ def _parse(
     else:
         formats = next((s.date_formats for s in steps if s.rule == "date_formats"), ())
         parsed = parsed_date(value, formats or DEFAULT_DATE_FORMATS)
+        if not formats:  # %Y would read 01-02-26 as the year 1: defaults take whole years only
+            whole_year = value.str.contains(r"^\s*(\d{4}|\d{1,2}-[A-Za-z]{3}-\d{4})")
+            parsed = pl.when(whole_year).then(parsed)
     return parsed, parsed.is_null() & ~is_blank(raw)
 
 
@@ -299,10 +303,19 @@ def _finite_text(
     return pl.when(non_finite).then(None).otherwise(value)
 
 
-def _cannot_parse(column: str, raw: pl.Expr, kind: str) -> pl.Expr:
+def _cannot_parse(column: str, raw: pl.Expr, kind: str, declared: bool = True) -> pl.Expr:
     what = "a number" if kind == "number" else "a date"
     sample = raw.cast(pl.String).str.slice(0, REASON_SAMPLE)
-    return pl.format("column `{}`: cannot parse '{}' as {}", pl.lit(column), sample, pl.lit(what))
+    reason = pl.format("column `{}`: cannot parse '{}' as {}", pl.lit(column), sample, pl.lit(what))
+    if kind != "date" or declared:
+        return reason
+    # 01/02/2026 is the 1st of February or the 2nd of January: only the spec can say which
+    ambiguous = raw.cast(pl.String).str.contains(r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}\s*$")
+    hint = pl.lit(
+        " (day and month order is ambiguous: declare the field's date_formats, "
+        "e.g. %d/%m/%Y or %m/%d/%Y)"
+    )
+    return pl.when(ambiguous).then(pl.concat_str(reason, hint)).otherwise(reason)
 
 
 def _reasons(
