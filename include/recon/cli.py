@@ -177,6 +177,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"  {'risk':<{width}}  {summary['risk_level']:>12}  ({verdict})")
     ok = "ok" if summary["row_conservation"]["ok"] else "FAILED"
     lines.append(f"  {'row check':<{width}}  {ok:>12}")
+    if odd := summary.get("data_quality", {}).get("keys_with_control_characters"):
+        lines.append(f"  data quality: {odd:,} keys hold control characters (NUL, tab, newline)")
     return "\n".join(lines)
 
 

@@ -24,6 +24,16 @@ from recon.errors import InputFileError, Problem, SchemaError, did_you_mean, lis
 from recon.spec import TEXT_RULES, AggregateSide, NormalizeStep, ReconSpec
 
 SIDES = ("left", "right")
+INTEGER_DTYPES = (
+    pl.Int8(),
+    pl.Int16(),
+    pl.Int32(),
+    pl.Int64(),
+    pl.UInt8(),
+    pl.UInt16(),
+    pl.UInt32(),
+    pl.UInt64(),
+)
 ROW = "__row"  # 1-based input row number (data rows, header excluded)
 HASH = "__h"  # u64 hash of the normalised key: joins and duplicate checks run on it
 COUNT = "__n"  # input rows behind a prepared row (1, or the group size after aggregation)
@@ -60,6 +70,13 @@ def make_plan(spec: ReconSpec, left: pl.Schema, right: pl.Schema, names: Sequenc
     if problems:
         raise SchemaError.from_problems("input columns do not fit the spec", problems)
     fields = plan_fields(spec, left, right)
+    key_problems = [
+        p
+        for key in spec.keys
+        if (p := _key_type_problem(spec, key.name, left[key.left], right[key.right], names))
+    ]
+    if key_problems:
+        raise SchemaError.from_problems("the key columns cannot be joined", key_problems)
     key_dtypes: dict[str, pl.DataType] = {}
     for key in spec.keys:
         l_type, r_type = left[key.left], right[key.right]
@@ -75,6 +92,25 @@ def make_plan(spec: ReconSpec, left: pl.Schema, right: pl.Schema, names: Sequenc
         r_type = _parsed_dtype(field, right[field.right])
         field_dtypes[field.name] = common_dtype(field.kind, l_type, r_type)
     return Plan(spec, fields, [k.name for k in spec.keys], key_dtypes, field_dtypes)
+
+
+def _key_type_problem(
+    spec: ReconSpec, key: str, left: pl.DataType, right: pl.DataType, names: Sequence[str]
+) -> Problem | None:
+    """Keys of two types join as text; that is only right where both write a value the same way
+    (text and integers do: ``1``). A float (``1.0``), a decimal (``1.00``) or a date against
+    another type would never meet its partner, every key one-sided with exit 0."""
+    if left == right or {left, right} <= {pl.String(), *INTEGER_DTYPES}:
+        return None
+    if left.is_integer() and right.is_integer():
+        return None
+    return Problem(
+        f"the key is {left} in {names[0]} ({spec.label('left')}) but {right} in "
+        f"{names[1]} ({spec.label('right')}): as text they never match (1.0 against 1)",
+        column=key,
+        hint="export the key with one type on both sides, e.g. a whole-number float as an "
+        "integer, or both as text",
+    )
 
 
 def _missing(spec: ReconSpec, side: str, schema: pl.Schema, source: str) -> list[Problem]:

@@ -66,8 +66,26 @@ def summarize(
             "threshold_passed": break_rate <= spec.thresholds.max_break_rate,
             "thresholds": spec.thresholds.model_dump(),
             "row_conservation": conservation,
+            **_key_findings(figures),
         }
     )
+
+
+def _key_findings(figures: dict[str, Any]) -> dict[str, Any]:
+    """A data-quality finding when keys hold control characters (summary.json, reports)."""
+    count = int(figures.get("keys_with_control_characters") or 0)
+    if not count:
+        return {}
+    return {
+        "data_quality": {
+            "keys_with_control_characters": count,
+            "hint": "a NUL, tab or line break inside a key never matches the other side's key: "
+            "strip them at the source",
+        }
+    }
+
+
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f]"
 
 
 def _aggregate(results: pl.LazyFrame, spec: ReconSpec) -> dict[str, Any]:
@@ -86,8 +104,13 @@ def _aggregate(results: pl.LazyFrame, spec: ReconSpec) -> dict[str, Any]:
             for f in spec.compare
         ],
     ]
+    schema = results.collect_schema()
+    text_keys = [k.name for k in spec.keys if schema.get(k.name) == pl.String]
+    if text_keys:  # a NUL or a line break inside a key: it will never meet its partner
+        odd = pl.any_horizontal(pl.col(k).str.contains(CONTROL_CHARACTERS) for k in text_keys)
+        exprs.append(odd.fill_null(False).sum().alias("keys_with_control_characters"))
     name = spec.amount_field()
-    has_amount = name is not None and f"left_{name}" in results.collect_schema().names()
+    has_amount = name is not None and f"left_{name}" in schema.names()
     if name is not None and has_amount:
         left = finite(f"left_{name}")
         right = finite(f"right_{name}")
