@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(signal, "SIGXFSZ"):  # past a file-size limit: an error to report, not a kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         if args.command == "validate":
             return _validate(args)
@@ -76,6 +79,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `recon compare ... | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:  # a read-only or full disk, a file-size limit: the earlier outputs stay
+        print(f"recon: error: {os_error_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an operating-system error: the path, the cause, and that nothing changed."""
+    where = exc.filename or "the output folder"
+    cause = exc.strerror or type(exc).__name__
+    return _one_line(
+        f"{where}: {cause} (errno {exc.errno}); the earlier outputs are left as they were"
+    )
 
 
 def _validate(args: argparse.Namespace) -> int:

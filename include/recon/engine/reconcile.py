@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +20,7 @@ import polars as pl
 from recon.engine.matching import match
 from recon.engine.partitions import count_rows, partition_count, partitioned_sides
 from recon.engine.prepare import Plan, Prepared, finish, make_plan, prepare, read_error, side_query
+from recon.engine.publish import published
 from recon.engine.summary import summarize
 from recon.engine.writer import write_results
 from recon.errors import InputFileError, ReconError
@@ -86,6 +90,7 @@ def reconcile_to_dir(
     inputs: Inputs | Callable[[], Inputs] | None = None,
     rows_per_partition: int | None = None,
     whole_rows: tuple[bool, bool] = (False, False),
+    reports: Iterable[str] = (),
 ) -> ReconResult:
     """Reconcile into ``out_dir/results.parquet`` and ``summary.json`` with bounded memory.
 
@@ -96,16 +101,21 @@ def reconcile_to_dir(
     results are written (so checksums computed meanwhile make it into the one summary write).
     """
     started = time.perf_counter()
-    out = check_out_dir(out_dir)
-    _mkdir(out)
+    out = check_out_dir(out_dir).absolute()
+    _mkdir(out.parent)
     plan = _plan(spec, left, right, sources)
     queries = (
         side_query(left, plan, "left", sources[0], whole_rows=whole_rows[0]),
         side_query(right, plan, "right", sources[1], whole_rows=whole_rows[1]),
     )
     partitions = partition_count(count_rows(queries[0]), count_rows(queries[1]), rows_per_partition)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".recon-work-") as work:
-        staged = Path(work) / RESULTS_FILE
+    formats = list(reports)
+    with (
+        os_errors_named(out),
+        published(out, output_names(formats)) as staging,
+        tempfile.TemporaryDirectory(dir=staging, prefix=".spill-") as work,
+    ):
+        staged = staging / RESULTS_FILE
         rows = {"left": 0, "right": 0}
 
         def chunks() -> Iterator[pl.DataFrame]:
@@ -128,9 +138,34 @@ def reconcile_to_dir(
         summary = summarize(pl.scan_parquet(staged), spec, input_rows=rows, inputs=described)
         summary["partitions"] = partitions
         _stamp(summary, started)
-        staged.replace(out / RESULTS_FILE)
-    write_summary(out, summary)
+        write_summary(staging, summary)
+        if formats:
+            from recon.reports import write_reports
+
+            write_reports(pl.scan_parquet(staged), summary, staging, formats)
+        shutil.rmtree(work, ignore_errors=True)  # the spill files are no output
     return ReconResult(summary, path=out / RESULTS_FILE)
+
+
+@contextmanager
+def os_errors_named(out: Path) -> Iterator[None]:
+    """polars reports a failed write (disk full, a file-size limit) as a ComputeError with the
+    OS error inside: raise it as the OSError it is, naming the output folder."""
+    try:
+        yield
+    except pl.exceptions.PolarsError as exc:
+        found = re.search(r"os error (\d+)", str(exc))
+        if found is None:
+            raise
+        code = int(found.group(1))
+        raise OSError(code, os.strerror(code), str(out)) from None
+
+
+def output_names(formats: Iterable[str]) -> list[str]:
+    """The names a run writes into its output folder (replaced together)."""
+    from recon.reports import REPORT_FILES
+
+    return [RESULTS_FILE, SUMMARY_FILE, *(REPORT_FILES[f] for f in formats if f in REPORT_FILES)]
 
 
 def compare_files(
@@ -166,15 +201,11 @@ def compare_files(
                     file_format(paths["left"]) == "csv",
                     file_format(paths["right"]) == "csv",
                 ),
+                reports=reports,
             )
         except InputFileError as exc:
             _locate_read_error(exc, paths, (left_options, right_options))
             raise
-    formats = list(reports)
-    if formats:
-        from recon.reports import write_reports
-
-        write_reports(result.scan(), result.summary, Path(out_dir), formats)
     return result
 
 

@@ -115,8 +115,22 @@ def write_xlsx(
                     batch_rows,
                 )
         finally:
-            book.close()
+            _close(book)
     return path
+
+
+def _close(book: Workbook) -> None:
+    """xlsxwriter wraps a failed write (disk full, a file-size limit) in its own error: raise
+    the OSError inside, which callers report as such."""
+    from xlsxwriter.exceptions import FileCreateError
+
+    try:
+        book.close()
+    except FileCreateError as exc:
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
+        if cause is None:
+            raise
+        raise cause from None
 
 
 def _sides_named(frame: pl.LazyFrame, sides: Sides) -> pl.LazyFrame:
