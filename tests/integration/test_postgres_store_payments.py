@@ -31,16 +31,13 @@ from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import spec_from_dict
 from recon_airflow.outcome import Outcome
 from recon_airflow.stores.postgres import BadOutcomeError, ensure_schema, load_outcome
+from worlds.classified import BREAK_TYPE_ORDER, payments_spec
 
 PG_CONN = "recon_postgres"
 DAY1 = dt.date(2026, 11, 20)
 DAY2 = DAY1 + dt.timedelta(days=1)
 HIGH_VALUE = 1000.0  # USD
 FX = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}  # XYZ has no rate: its impact is null
-BREAK_TYPES = (
-    *("missing_at_processor", "missing_in_ledger", "amount", "currency", "failed_payment"),
-    *("fee_mismatch", "status", "duplicate", "invalid", "timing"),
-)
 # the last commit that changed include/sql/schema.sql before break types: the first schema
 FIRST_OPEN_BREAKS_COLUMNS = [
     *("recon", "source", "business_date", "run_id", "key", "key_text", "status"),
@@ -98,17 +95,7 @@ DAY1_PAYMENTS = (
     Payment("P01", (100.0, "USD"), (100.0, "USD"), "matched"),
 )
 
-SPEC = spec_from_dict(
-    {
-        "name": "payments_mini",
-        "left": {"label": "processor"},
-        "right": {"label": "ledger"},
-        "keys": ["reference"],
-        "compare": {"amount": {"abs_tol": 0}, "currency": {}},
-        "amount": "amount",
-        "thresholds": {"max_break_rate": 0.01, "risk": {"medium": 0.02, "high": 0.05}},
-    }
-)
+SPEC = payments_spec("payments_mini", "reference", abs_tol=0)
 
 
 def _side(payments: Sequence[Payment], side: str, day: dt.date) -> pl.DataFrame:
@@ -191,10 +178,10 @@ def _payments_keys(
         "classification": {
             "column": "break_type",
             "matched": "matched",
-            "order": list(BREAK_TYPES),
-            "labels": {t: t.replace("_", " ") for t in BREAK_TYPES},
-            "counts": {t: int(rows.get(t, 0)) for t in ("matched", *BREAK_TYPES)},
-            "amounts": {t: float(amounts.get(t, 0.0)) for t in BREAK_TYPES},
+            "order": list(BREAK_TYPE_ORDER),
+            "labels": {t: t.replace("_", " ") for t in BREAK_TYPE_ORDER},
+            "counts": {t: int(rows.get(t, 0)) for t in ("matched", *BREAK_TYPE_ORDER)},
+            "amounts": {t: float(amounts.get(t, 0.0)) for t in BREAK_TYPE_ORDER},
             "breaks": results.height - int(rows.get("matched", 0)),
         },
         "financial_impact": {
