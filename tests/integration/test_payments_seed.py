@@ -64,6 +64,17 @@ def fetch(processor: str, start: dt.datetime, end: dt.datetime) -> list[Transact
         return list(hook.transactions(start, end))
 
 
+@pytest.fixture
+def loaded(processor_api: ProcessorApi, day: PaymentsDay) -> dict[str, int]:
+    """The day's records (other days' too) behind the processor APIs: how many per processor."""
+    return load_processor_apis(processor_api, day)
+
+
+def truth_of(day: PaymentsDay, processor: str) -> pl.DataFrame:
+    """The truth table's cases of ``processor``."""
+    return read_truth(day.truth).filter(processor=processor)
+
+
 # -- the ledger in Postgres ---------------------------------------------------------------------
 
 
@@ -127,9 +138,8 @@ def test_the_day_is_one_query_on_booked_at(pg_clean: EmbeddedPostgres, day: Paym
 
 @pytest.mark.parametrize("processor", PROCESSORS)
 def test_each_hook_returns_exactly_the_days_transactions(
-    processor_api: ProcessorApi, day: PaymentsDay, processor: str
+    loaded: dict[str, int], day: PaymentsDay, processor: str
 ) -> None:
-    loaded = load_processor_apis(processor_api, day)
     records = day.records[processor]
     expected = {
         record_id(processor, r) for r in records if day.start <= created_at(processor, r) < day.end
@@ -143,12 +153,10 @@ def test_each_hook_returns_exactly_the_days_transactions(
     assert all(day.start <= t["created_at"] < day.end for t in got)
 
 
+@pytest.mark.usefixtures("loaded")
 @pytest.mark.parametrize("processor", PROCESSORS)
-def test_the_hooks_read_what_the_truth_says(
-    processor_api: ProcessorApi, day: PaymentsDay, processor: str
-) -> None:
-    load_processor_apis(processor_api, day)
-    truth = read_truth(day.truth).filter(processor=processor)
+def test_the_hooks_read_what_the_truth_says(day: PaymentsDay, processor: str) -> None:
+    truth = truth_of(day, processor)
     cases = {row["payment_id"]: row for row in truth.to_dicts()}
 
     got = fetch(processor, day.start - dt.timedelta(days=1), day.end + dt.timedelta(days=2))
@@ -166,12 +174,12 @@ def test_the_hooks_read_what_the_truth_says(
         assert transaction["status"] == case["processor_status"], case
 
 
+@pytest.mark.usefixtures("loaded")
 @pytest.mark.parametrize("processor", PROCESSORS)
 def test_timing_cases_are_in_the_settlement_window_after_midnight(
-    processor_api: ProcessorApi, day: PaymentsDay, processor: str
+    day: PaymentsDay, processor: str
 ) -> None:
-    load_processor_apis(processor_api, day)
-    truth = read_truth(day.truth).filter(processor=processor)
+    truth = truth_of(day, processor)
     after_midnight = truth.filter(pl.col("kind").is_in(["timing", "next_day_in_window"]))
 
     got = fetch(processor, day.end, day.settlement_end)
