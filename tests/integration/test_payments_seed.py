@@ -23,6 +23,7 @@ from recon_airflow.hooks.paypal import PayPalHook
 from recon_airflow.hooks.processor import ProcessorHook, Transaction
 from recon_airflow.hooks.square import SquareHook
 from recon_airflow.hooks.stripe import StripeHook
+from worlds.fixtures import payments_day_fixture
 from worlds.payments import PROCESSORS, PaymentsDay, generate_payments_day, read_truth
 
 D = dt.date(2026, 11, 20)
@@ -36,11 +37,7 @@ LEDGER_COLUMNS = (
 )
 
 
-@pytest.fixture(scope="module")
-def day(tmp_path_factory: pytest.TempPathFactory) -> PaymentsDay:
-    return generate_payments_day(
-        tmp_path_factory.mktemp("payments-day"), business_date=D, per_processor=300, seed=21
-    )
+day = payments_day_fixture(D, per_processor=300, seed=21)
 
 
 def created_at(processor: str, record: dict[str, Any]) -> dt.datetime:

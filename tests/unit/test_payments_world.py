@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from worlds.fixtures import payments_day_fixture
 from worlds.payments import (
     EXPECTED,
     PROCESSORS,
@@ -33,11 +34,7 @@ PER_PROCESSOR = 400
 STRIPE_REFERENCE = re.compile(r"\border ([^\s()]+)")  # the Stripe hook's rule
 
 
-@pytest.fixture(scope="module")
-def day(tmp_path_factory: pytest.TempPathFactory) -> PaymentsDay:
-    return generate_payments_day(
-        tmp_path_factory.mktemp("payments"), business_date=D, per_processor=PER_PROCESSOR, seed=5
-    )
+day = payments_day_fixture(D, per_processor=PER_PROCESSOR, seed=5)
 
 
 @pytest.fixture(scope="module")
