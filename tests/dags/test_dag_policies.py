@@ -12,9 +12,6 @@ where invalid definitions raise their import error); every policy below covers t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ import pytest
 import yaml
 
 from embedded.airflow_settings import REPO_ROOT
+from worlds.checks import project_python
 
 DAG_FILES = sorted((REPO_ROOT / "dags").glob("*.py"))
 GENERATOR = REPO_ROOT / "dags" / "config_recons.py"  # one DAG per recon definition
@@ -141,14 +139,7 @@ PARSE_PROBE = textwrap.dedent(
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.stem)
 def test_dag_file_parses_without_io_or_heavy_imports(path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PARSE_PROBE, str(path), ",".join(HEAVY_MODULES)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": f"{REPO_ROOT / 'include'}:{REPO_ROOT / 'plugins'}"},
-    )
+    done = project_python("-c", PARSE_PROBE, str(path), ",".join(HEAVY_MODULES))
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
     heavy = ",".join(found["heavy"])

@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 
 from embedded.aum_world import seed_aum
-from embedded.fixtures_airflow import dag_without_retries
+from embedded.dag_runs import dag_fixture, pg_rows, run_for, task_states
 from worlds.aum import AumSample, generate_aum
 
 DAY = dt.date(2026, 11, 20)
@@ -64,35 +64,18 @@ def world(
     }
 
 
-@pytest.fixture(scope="module")
-def aum_dag(airflow_db: None) -> Any:
-    return dag_without_retries("aum_recon")
-
-
-def run_dag(dag: Any, business_date: dt.date, logical: dt.datetime, **conf: Any) -> Any:
-    return dag.test(
-        logical_date=logical, run_conf={"business_date": business_date.isoformat(), **conf}
-    )
-
-
-def pg_rows(world: dict[str, Any], sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    return PostgresHook(postgres_conn_id="recon_postgres").get_records(sql, parameters=args or None)
+aum_dag = dag_fixture("aum_recon")
 
 
 def test_aum_recon_end_to_end(
     aum_dag: Any, world: dict[str, Any], truth: pl.DataFrame, sample: AumSample
 ) -> None:
     logical = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
-    run = run_dag(aum_dag, DAY, logical)
-    assert run.state == "success", [
-        (ti.task_id, ti.map_index, ti.state) for ti in run.get_task_instances()
-    ]
+    run = run_for(aum_dag, DAY, logical)
+    assert run.state == "success", task_states(run)
 
     # --- Postgres: one run per source, the breaks are exactly the truth's non-matched keys
     runs = pg_rows(
-        world,
         "select source, total_keys, breaks from recon.runs where recon = 'aum_recon' "
         "and business_date = %s order by source",
         DAY,
@@ -103,7 +86,6 @@ def test_aum_recon_end_to_end(
         assert keys == expected.height, source
         assert breaks == expected.filter(pl.col("status") != "matched").height, source
     breaks = pg_rows(
-        world,
         "select source, key->>'amc_code', key->>'folio', key->>'product', status, "
         "first_seen_date, age_days from recon.breaks where business_date = %s",
         DAY,
@@ -114,9 +96,7 @@ def test_aum_recon_end_to_end(
     }
     assert {b[:5] for b in breaks} == expected_breaks
     assert {(b[5], b[6]) for b in breaks} == {(DAY, 0)}
-    open_breaks = pg_rows(
-        world, "select count(*) from recon.v_open_breaks where recon = 'aum_recon'"
-    )
+    open_breaks = pg_rows("select count(*) from recon.v_open_breaks where recon = 'aum_recon'")
     assert open_breaks[0][0] == len(expected_breaks)
 
     # --- MongoDB: one document per key, statuses and exact units as the truth says
@@ -151,7 +131,6 @@ def test_aum_recon_end_to_end(
     stored = world["s3"].client().get_object(Bucket="recon-reports", Key=key)["Body"].read()
     assert stored == (reports / "CAMS" / "report.html").read_bytes()
     links = pg_rows(
-        world,
         "select report_links->>'html' from recon.runs where source = 'CAMS' and business_date = %s",
         DAY,
     )
@@ -159,13 +138,13 @@ def test_aum_recon_end_to_end(
         assert response.read() == stored
 
     # --- the same date again: replaced, never duplicated
-    before = pg_rows(world, "select count(*) from recon.breaks")[0][0]
-    audit_before = pg_rows(world, "select count(*) from recon.audit_log")[0][0]
-    rerun = run_dag(aum_dag, DAY, logical + dt.timedelta(hours=1))
+    before = pg_rows("select count(*) from recon.breaks")[0][0]
+    audit_before = pg_rows("select count(*) from recon.audit_log")[0][0]
+    rerun = run_for(aum_dag, DAY, logical + dt.timedelta(hours=1))
     assert rerun.state == "success"
-    assert pg_rows(world, "select count(*) from recon.breaks")[0][0] == before
-    assert pg_rows(world, "select count(*) from recon.runs")[0][0] == 3
-    assert pg_rows(world, "select count(*) from recon.audit_log")[0][0] > audit_before
+    assert pg_rows("select count(*) from recon.breaks")[0][0] == before
+    assert pg_rows("select count(*) from recon.runs")[0][0] == 3
+    assert pg_rows("select count(*) from recon.audit_log")[0][0] > audit_before
     assert (
         world["mongo"].client()["recon"]["reconciliation_results"].count_documents({})
         == truth.height
@@ -176,11 +155,9 @@ def test_missing_file_alerts_and_keeps_earlier_results(
     aum_dag: Any, world: dict[str, Any], truth: pl.DataFrame
 ) -> None:
     logical = dt.datetime(2026, 11, 21, 4, 0, tzinfo=dt.UTC)
-    assert run_dag(aum_dag, DAY, logical).state == "success"
-    breaks_before = pg_rows(world, "select * from recon.breaks order by break_id")
-    runs_before = pg_rows(
-        world, "select run_id, source, business_date from recon.runs order by run_id"
-    )
+    assert run_for(aum_dag, DAY, logical).state == "success"
+    breaks_before = pg_rows("select * from recon.breaks order by break_id")
+    runs_before = pg_rows("select run_id, source, business_date from recon.runs order by run_id")
     mongo = world["mongo"].client()["recon"]["reconciliation_results"]
     docs_before = sorted(map(str, mongo.find({}, {"_id": 0})))
     world["smtp"].reset()
@@ -190,7 +167,7 @@ def test_missing_file_alerts_and_keeps_earlier_results(
     wait.partial_kwargs["timeout"] = 2
     wait.partial_kwargs["poke_interval"] = 1
     try:
-        failed = run_dag(aum_dag, MISSING_DAY, logical + dt.timedelta(days=3))
+        failed = run_for(aum_dag, MISSING_DAY, logical + dt.timedelta(days=3))
     finally:
         wait.partial_kwargs["timeout"] = 6 * 3600
         wait.partial_kwargs["poke_interval"] = 300
@@ -203,9 +180,9 @@ def test_missing_file_alerts_and_keeps_earlier_results(
     texts = [r.text for r in world["slack"].wait_for(1)]
     assert any("wait_for_file" in t and MISSING_DAY.isoformat() in t for t in texts)
 
-    assert pg_rows(world, "select * from recon.breaks order by break_id") == breaks_before
+    assert pg_rows("select * from recon.breaks order by break_id") == breaks_before
     assert (
-        pg_rows(world, "select run_id, source, business_date from recon.runs order by run_id")
+        pg_rows("select run_id, source, business_date from recon.runs order by run_id")
         == runs_before
     )
     assert sorted(map(str, mongo.find({}, {"_id": 0}))) == docs_before
@@ -222,10 +199,7 @@ def test_another_days_file_fails_at_once_without_retry(
         tmp_path, positions=20, business_date=DAY, report_date=DAY - dt.timedelta(days=1)
     )
     put_holdings(sftp_clean, stale, ["KARVY"])
-    run = dagbag.get_dag("aum_recon").test(
-        logical_date=dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC),
-        run_conf={"business_date": DAY.isoformat()},
-    )
+    run = run_for(dagbag.get_dag("aum_recon"), DAY, dt.datetime(2026, 11, 21, 6, 0, tzinfo=dt.UTC))
     assert run.state == "failed"
     fetches = {
         ti.map_index: ti for ti in run.get_task_instances() if ti.task_id == "fetch_registrar_file"
@@ -237,4 +211,4 @@ def test_another_days_file_fails_at_once_without_retry(
     body = mails[0].message.get_body(("html",)).get_content()
     assert "wrong report date" in body and "karvy_holdings_20261120.dbf" in body
     # nothing was loaded (the load tasks never ran: not even the schema exists yet)
-    assert pg_rows(world, "select to_regclass('recon.runs')")[0][0] is None
+    assert pg_rows("select to_regclass('recon.runs')")[0][0] is None

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from embedded.dag_runs import pg_rows, run_for, task_states
 from embedded.orders_seed import EXAMPLE, OrdersDay, orders_day, seed_example
 from recon.definitions import ReconDefinition, load_recon_definition
 
@@ -69,16 +70,6 @@ def world(
     yield {"s3": s3_clean, "smtp": smtp_clean, "slack": slack_clean, "env": airflow_env}
 
 
-def pg_rows(sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    return PostgresHook(postgres_conn_id="recon_postgres").get_records(sql, parameters=args or None)
-
-
-def states(run: Any) -> list[tuple[str, int, str]]:
-    return [(ti.task_id, ti.map_index, ti.state) for ti in run.get_task_instances()]
-
-
 def expected_breaks(recon: ReconDefinition, day: OrdersDay) -> set[tuple[str, str]]:
     """The truth's non-matched orders, with the one-sided statuses named as Postgres names
     them (``<label>_only``)."""
@@ -90,7 +81,7 @@ def test_example_definition_end_to_end(
     example_dag: Any, world: dict[str, Any], recon: ReconDefinition, day: OrdersDay
 ) -> None:
     run = example_dag.test(logical_date=LOGICAL)  # no business_date: the schedule's day
-    assert run.state == "success", states(run)
+    assert run.state == "success", task_states(run)
 
     # --- Postgres: one run for the partition; its breaks are the truth's, nothing else
     runs = pg_rows(
@@ -146,9 +137,7 @@ def test_example_definition_end_to_end(
     assert world["slack"].wait_for(1)[0].text.count(recon.dag_id) >= 1
 
     # --- the same date again, by its param: replaced, never duplicated
-    rerun = example_dag.test(
-        logical_date=LOGICAL + dt.timedelta(hours=1), run_conf={"business_date": DAY.isoformat()}
-    )
-    assert rerun.state == "success", states(rerun)
+    rerun = run_for(example_dag, DAY, LOGICAL + dt.timedelta(hours=1))
+    assert rerun.state == "success", task_states(rerun)
     assert pg_rows("select count(*) from recon.runs")[0][0] == 1
     assert pg_rows("select count(*) from recon.breaks")[0][0] == len(breaks)

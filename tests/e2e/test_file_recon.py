@@ -16,7 +16,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from embedded.fixtures_airflow import dag_without_retries
+from embedded.dag_runs import dag_fixture, pg_rows
 
 DAY = dt.date(2026, 11, 21)
 RUN_AT = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC)
@@ -61,9 +61,7 @@ EXPECTED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def file_dag(airflow_db: None) -> Any:
-    return dag_without_retries("file_recon")
+file_dag = dag_fixture("file_recon")
 
 
 @pytest.fixture
@@ -102,12 +100,6 @@ def conf(world: dict[str, Any], **extra: Any) -> dict[str, Any]:
         "email": "analyst@example.test",
         **extra,
     }
-
-
-def pg_rows(sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    return PostgresHook(postgres_conn_id="recon_postgres").get_records(sql, parameters=args or None)
 
 
 def xcom(run: Any, task_id: str, key: str = "return_value") -> Any:

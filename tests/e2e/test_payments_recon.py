@@ -22,13 +22,14 @@ import polars as pl
 import psycopg
 import pytest
 
+from embedded.dag_runs import pg_rows, run_for, task_states
 from embedded.fixtures_airflow import dag_without_retries
 from embedded.payments_seed import load_processor_apis, seed_ledger_postgres
+from worlds.fixtures import payments_day_fixture
 from worlds.payments import (
     EXCLUDED,
     PROCESSORS,
     PaymentsDay,
-    generate_payments_day,
     read_truth,
 )
 
@@ -40,15 +41,7 @@ REPORTS = ("report.html", "breaks.csv", "report.xlsx", "report.json")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def day(tmp_path_factory: pytest.TempPathFactory) -> PaymentsDay:
-    return generate_payments_day(
-        tmp_path_factory.mktemp("payments"),
-        business_date=DAY,
-        per_processor=150,
-        seed=11,
-        settlement_window=WINDOW,
-    )
+day = payments_day_fixture(DAY, per_processor=150, seed=11, settlement_window=WINDOW)
 
 
 @pytest.fixture(scope="module")
@@ -88,25 +81,11 @@ def payments_dag(airflow_db: None) -> Any:
     return dag
 
 
-def run_dag(dag: Any, logical: dt.datetime, **conf: Any) -> Any:
-    return dag.test(logical_date=logical, run_conf={"business_date": DAY.isoformat(), **conf})
-
-
-def pg_rows(sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    return PostgresHook(postgres_conn_id="recon_postgres").get_records(sql, parameters=args or None)
-
-
-def states(run: Any) -> list[tuple[str, int, str]]:
-    return [(ti.task_id, ti.map_index, ti.state) for ti in run.get_task_instances()]
-
-
 def test_payments_recon_end_to_end(
     payments_dag: Any, world: dict[str, Any], truth: pl.DataFrame
 ) -> None:
-    run = run_dag(payments_dag, LOGICAL)
-    assert run.state == "success", states(run)
+    run = run_for(payments_dag, DAY, LOGICAL)
+    assert run.state == "success", task_states(run)
 
     # --- Postgres: a run per processor; its breaks are the truth's, typed as the truth says
     runs = pg_rows(
@@ -193,8 +172,8 @@ def test_payments_recon_end_to_end(
 
     # --- the same date again: replaced, never duplicated
     audit_before = pg_rows("select count(*) from recon.audit_log")[0][0]
-    rerun = run_dag(payments_dag, LOGICAL + dt.timedelta(hours=1))
-    assert rerun.state == "success", states(rerun)
+    rerun = run_for(payments_dag, DAY, LOGICAL + dt.timedelta(hours=1))
+    assert rerun.state == "success", task_states(rerun)
     assert pg_rows("select count(*) from recon.breaks")[0][0] == len(breaks)
     assert pg_rows("select count(*) from recon.runs")[0][0] == len(PROCESSORS)
     assert pg_rows("select count(*) from recon.audit_log")[0][0] == audit_before + len(PROCESSORS)
@@ -203,16 +182,16 @@ def test_payments_recon_end_to_end(
 def test_processor_outage_alerts_and_keeps_earlier_results(
     payments_dag: Any, world: dict[str, Any]
 ) -> None:
-    assert run_dag(payments_dag, LOGICAL).state == "success"
+    assert run_for(payments_dag, DAY, LOGICAL).state == "success"
     runs_before = pg_rows("select * from recon.runs order by run_id")
     breaks_before = pg_rows("select * from recon.breaks order by break_id")
     world["smtp"].reset()
     world["slack"].reset()
 
     world["api"].fail("stripe", 500, times=1000)  # Stripe is down for the whole run
-    failed = run_dag(payments_dag, LOGICAL + dt.timedelta(hours=2))
+    failed = run_for(payments_dag, DAY, LOGICAL + dt.timedelta(hours=2))
     assert failed.state == "failed"
-    by_task = {(t, i): s for t, i, s in states(failed)}
+    by_task = {(t, i): s for t, i, s in task_states(failed)}
     assert by_task[("extract_processor", 0)] == "failed"
     assert by_task[("extract_processor", 1)] == "success"  # PayPal and Square were fine
 

@@ -24,9 +24,9 @@ from recon.engine.reconcile import compare_files
 from recon.spec import load_spec
 from recon_airflow.notifiers.alerts import FailureAlert, SummaryAlertOperator, send_summary
 from recon_airflow.outcome import Outcome
+from worlds.outcomes import DATE, aum_outcome
 from worlds.pairs import SamplePair
 
-DATE = "2026-11-20"
 OPS = ["ops@example.test", "finance@example.test"]
 PRESIGNED = "https://s3.example.test/recon-reports/KARVY/report.html?X-Amz-Signature=ab&x=1"
 
@@ -65,28 +65,21 @@ def outcome(root: Path, source: str, breaks: int, *, passed: bool) -> Outcome:
         "duplicate": 0,
         "invalid": 0,
     }
-    return Outcome(
-        recon="aum_recon",
-        source=source,
-        business_date=DATE,
-        spec=f"aum_{source.lower()}",
-        labels={"left": "dbf", "right": "mongo"},
-        keys=["folio_no", "product_code"],
-        amount_field="units",
+    summary = {
+        "counts": counts,
+        "total_keys": 500,
+        "breaks": breaks,
+        "break_rate": breaks / 500,
+        "discrepancy_amount": 42.0 * breaks,
+        "risk_level": "HIGH" if not passed else "LOW",
+        "threshold_passed": passed,
+    }
+    return aum_outcome(
+        source,
+        summary,
         result_dir=str(folder),
-        inputs={},
         reports=reports,
         report_links={**reports, "html": PRESIGNED} if source == "KARVY" else reports,
-        summary={
-            "counts": counts,
-            "total_keys": 500,
-            "breaks": breaks,
-            "break_rate": breaks / 500,
-            "discrepancy_amount": 42.0 * breaks,
-            "risk_level": "HIGH" if not passed else "LOW",
-            "threshold_passed": passed,
-        },
-        started_at="2026-11-21T02:00:00+00:00",
         finished_at="2026-11-21T02:00:03+00:00",
     )
 

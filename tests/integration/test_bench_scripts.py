@@ -6,25 +6,16 @@ a refactor (a renamed helper it imports), which nothing else would notice until 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from worlds.checks import REPO, project_python
+
 SCRIPTS = sorted((REPO / "bench").glob("*.py"))
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
 def test_bench_script_starts(script: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(script), "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": f"{REPO / 'include'}:{REPO / 'plugins'}"},
-    )
+    done = project_python(str(script), "--help")
     assert done.returncode == 0, done.stderr[-2000:]

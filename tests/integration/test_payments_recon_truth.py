@@ -18,11 +18,11 @@ from recon.payments import BREAK_TYPES, Day, reconcile_payments
 from recon.spec import load_spec
 from recon_airflow.operators.processor_to_staging import ProcessorToStagingOperator
 from recon_airflow.settings import REPO_ROOT
+from worlds.fixtures import payments_day_fixture
 from worlds.payments import (
     EXCLUDED,
     PROCESSORS,
     PaymentsDay,
-    generate_payments_day,
     read_truth,
 )
 
@@ -31,15 +31,7 @@ WINDOW = dt.timedelta(hours=2)
 SPEC = REPO_ROOT / "config" / "specs" / "payments.yaml"
 
 
-@pytest.fixture(scope="module")
-def day(tmp_path_factory: pytest.TempPathFactory) -> PaymentsDay:
-    return generate_payments_day(
-        tmp_path_factory.mktemp("payments-truth"),
-        business_date=D,
-        per_processor=400,
-        seed=5,
-        settlement_window=WINDOW,
-    )
+day = payments_day_fixture(D, per_processor=400, seed=5, settlement_window=WINDOW)
 
 
 @pytest.fixture

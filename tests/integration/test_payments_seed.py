@@ -23,6 +23,7 @@ from recon_airflow.hooks.paypal import PayPalHook
 from recon_airflow.hooks.processor import ProcessorHook, Transaction
 from recon_airflow.hooks.square import SquareHook
 from recon_airflow.hooks.stripe import StripeHook
+from worlds.fixtures import payments_day_fixture
 from worlds.payments import PROCESSORS, PaymentsDay, generate_payments_day, read_truth
 
 D = dt.date(2026, 11, 20)
@@ -36,11 +37,7 @@ LEDGER_COLUMNS = (
 )
 
 
-@pytest.fixture(scope="module")
-def day(tmp_path_factory: pytest.TempPathFactory) -> PaymentsDay:
-    return generate_payments_day(
-        tmp_path_factory.mktemp("payments-day"), business_date=D, per_processor=300, seed=21
-    )
+day = payments_day_fixture(D, per_processor=300, seed=21)
 
 
 def created_at(processor: str, record: dict[str, Any]) -> dt.datetime:
@@ -62,6 +59,17 @@ def record_id(processor: str, record: dict[str, Any]) -> str:
 def fetch(processor: str, start: dt.datetime, end: dt.datetime) -> list[Transaction]:
     with closing(HOOKS[processor](backoff=0.01)) as hook:
         return list(hook.transactions(start, end))
+
+
+@pytest.fixture
+def loaded(processor_api: ProcessorApi, day: PaymentsDay) -> dict[str, int]:
+    """The day's records (other days' too) behind the processor APIs: how many per processor."""
+    return load_processor_apis(processor_api, day)
+
+
+def truth_of(day: PaymentsDay, processor: str) -> pl.DataFrame:
+    """The truth table's cases of ``processor``."""
+    return read_truth(day.truth).filter(processor=processor)
 
 
 # -- the ledger in Postgres ---------------------------------------------------------------------
@@ -127,9 +135,8 @@ def test_the_day_is_one_query_on_booked_at(pg_clean: EmbeddedPostgres, day: Paym
 
 @pytest.mark.parametrize("processor", PROCESSORS)
 def test_each_hook_returns_exactly_the_days_transactions(
-    processor_api: ProcessorApi, day: PaymentsDay, processor: str
+    loaded: dict[str, int], day: PaymentsDay, processor: str
 ) -> None:
-    loaded = load_processor_apis(processor_api, day)
     records = day.records[processor]
     expected = {
         record_id(processor, r) for r in records if day.start <= created_at(processor, r) < day.end
@@ -143,12 +150,10 @@ def test_each_hook_returns_exactly_the_days_transactions(
     assert all(day.start <= t["created_at"] < day.end for t in got)
 
 
+@pytest.mark.usefixtures("loaded")
 @pytest.mark.parametrize("processor", PROCESSORS)
-def test_the_hooks_read_what_the_truth_says(
-    processor_api: ProcessorApi, day: PaymentsDay, processor: str
-) -> None:
-    load_processor_apis(processor_api, day)
-    truth = read_truth(day.truth).filter(processor=processor)
+def test_the_hooks_read_what_the_truth_says(day: PaymentsDay, processor: str) -> None:
+    truth = truth_of(day, processor)
     cases = {row["payment_id"]: row for row in truth.to_dicts()}
 
     got = fetch(processor, day.start - dt.timedelta(days=1), day.end + dt.timedelta(days=2))
@@ -166,12 +171,12 @@ def test_the_hooks_read_what_the_truth_says(
         assert transaction["status"] == case["processor_status"], case
 
 
+@pytest.mark.usefixtures("loaded")
 @pytest.mark.parametrize("processor", PROCESSORS)
 def test_timing_cases_are_in_the_settlement_window_after_midnight(
-    processor_api: ProcessorApi, day: PaymentsDay, processor: str
+    day: PaymentsDay, processor: str
 ) -> None:
-    load_processor_apis(processor_api, day)
-    truth = read_truth(day.truth).filter(processor=processor)
+    truth = truth_of(day, processor)
     after_midnight = truth.filter(pl.col("kind").is_in(["timing", "next_day_in_window"]))
 
     got = fetch(processor, day.end, day.settlement_end)

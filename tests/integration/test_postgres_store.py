@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,10 +25,10 @@ import pytest
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
-from psycopg.rows import dict_row
 
 from embedded.base import free_port
 from embedded.postgres import EmbeddedPostgres
+from embedded.results_store import Query, query_fixture, result_outcome, schema_hook_fixture
 from recon.engine.reconcile import compare_files, reconcile_to_dir
 from recon.readers.dbf import read_dbf
 from recon.result import RESULTS_FILE, SUMMARY_FILE
@@ -39,8 +39,6 @@ from recon_airflow.settings import REPO_ROOT
 from recon_airflow.stores.postgres import BadOutcomeError, ensure_schema, load_outcome
 from worlds.aum import REGISTRAR_AMCS, generate_aum, ledger_positions
 from worlds.pairs import SamplePair
-
-Query = Callable[..., list[dict[str, Any]]]  # the `query` fixture: SQL and parameters -> rows
 
 PG_CONN = "recon_postgres"
 DAY1 = dt.date(2026, 11, 20)
@@ -118,51 +116,25 @@ def payments(payments_pair: SamplePair, tmp_path_factory: pytest.TempPathFactory
 def make_outcome(
     result_dir: Path, *, source: str, business_date: dt.date, recon: str = "aum_recon"
 ) -> Outcome:
-    """The Outcome a reconcile task would hand over for ``result_dir``."""
-    summary = json.loads((result_dir / SUMMARY_FILE).read_text())
-    inputs = {
-        side: {"file": f"{source}_{side}.dat", "sha256": side[0] * 64, "rows": info["rows"]}
-        for side, info in summary["inputs"].items()
-    }
-    stamp = dt.datetime.combine(business_date, dt.time(6), dt.UTC)
-    return Outcome(
+    """The Outcome a reconcile task would hand over for ``result_dir``: started at 06:00 on the
+    business date, 3 s long, a report link, and the summary's counts and figures only."""
+    return result_outcome(
+        result_dir,
         recon=recon,
         source=source,
-        business_date=business_date.isoformat(),
-        spec=summary["recon"],
-        labels=summary["labels"],
-        keys=summary["keys"],
-        amount_field=summary["amount_field"],
-        result_dir=str(result_dir),
-        inputs=inputs,
-        reports={},
+        business_date=business_date,
+        started_at=dt.datetime.combine(business_date, dt.time(6), dt.UTC),
+        seconds=3,
+        summary_keys=("counts", "breaks", "break_rate", "risk_level"),
         report_links={"html": f"file:///reports/{source}/{business_date}.html"},
-        summary={k: summary[k] for k in ("counts", "breaks", "break_rate", "risk_level")},
-        started_at=stamp.isoformat(),
-        finished_at=(stamp + dt.timedelta(seconds=3)).isoformat(),
     )
 
 
 # -- database helpers -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def hook(pg_clean: EmbeddedPostgres, db_connections: dict[str, str]) -> PostgresHook:
-    """A hook on an emptied database with the recon schema applied."""
-    hook = PostgresHook(postgres_conn_id=PG_CONN)
-    assert ensure_schema(hook) is True
-    return hook
-
-
-@pytest.fixture
-def query(pg_clean: EmbeddedPostgres) -> Iterator[Query]:
-    """Run a read-only query in autocommit and return dict rows."""
-    with pg_clean.connect(autocommit=True, row_factory=dict_row) as conn:
-
-        def run(sql: str, *params: Any) -> list[dict[str, Any]]:
-            return conn.execute(sql, params or None).fetchall()
-
-        yield run
+hook = schema_hook_fixture(PG_CONN)
+query = query_fixture()
 
 
 def load(hook: PostgresHook, outcome: Outcome, run: str = "manual__1", **kw: Any) -> Any:

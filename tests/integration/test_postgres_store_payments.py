@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,29 +26,25 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from psycopg.rows import dict_row
 
 from embedded.postgres import EmbeddedPostgres
+from embedded.results_store import Query, query_fixture, result_outcome, schema_hook_fixture
 from recon.engine.reconcile import reconcile, reconcile_to_dir
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import spec_from_dict
 from recon_airflow.outcome import Outcome
 from recon_airflow.stores.postgres import BadOutcomeError, ensure_schema, load_outcome
+from worlds.classified import BREAK_TYPE_ORDER, payments_spec
 
 PG_CONN = "recon_postgres"
 DAY1 = dt.date(2026, 11, 20)
 DAY2 = DAY1 + dt.timedelta(days=1)
 HIGH_VALUE = 1000.0  # USD
 FX = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27}  # XYZ has no rate: its impact is null
-BREAK_TYPES = (
-    *("missing_at_processor", "missing_in_ledger", "amount", "currency", "failed_payment"),
-    *("fee_mismatch", "status", "duplicate", "invalid", "timing"),
-)
 # the last commit that changed include/sql/schema.sql before break types: the first schema
 FIRST_OPEN_BREAKS_COLUMNS = [
     *("recon", "source", "business_date", "run_id", "key", "key_text", "status"),
     *("mismatched_fields", "left_values", "right_values", "difference", "break_amount"),
     *("side", "input_row", "reason", "first_seen_date", "age_days"),
 ]
-
-Query = Callable[..., list[dict[str, Any]]]  # the `query` fixture: SQL and parameters -> rows
 
 
 # -- data: classified partitions built by hand ----------------------------------------------------
@@ -98,17 +94,7 @@ DAY1_PAYMENTS = (
     Payment("P01", (100.0, "USD"), (100.0, "USD"), "matched"),
 )
 
-SPEC = spec_from_dict(
-    {
-        "name": "payments_mini",
-        "left": {"label": "processor"},
-        "right": {"label": "ledger"},
-        "keys": ["reference"],
-        "compare": {"amount": {"abs_tol": 0}, "currency": {}},
-        "amount": "amount",
-        "thresholds": {"max_break_rate": 0.01, "risk": {"medium": 0.02, "high": 0.05}},
-    }
-)
+SPEC = payments_spec("payments_mini", "reference", abs_tol=0)
 
 
 def _side(payments: Sequence[Payment], side: str, day: dt.date) -> pl.DataFrame:
@@ -191,10 +177,10 @@ def _payments_keys(
         "classification": {
             "column": "break_type",
             "matched": "matched",
-            "order": list(BREAK_TYPES),
-            "labels": {t: t.replace("_", " ") for t in BREAK_TYPES},
-            "counts": {t: int(rows.get(t, 0)) for t in ("matched", *BREAK_TYPES)},
-            "amounts": {t: float(amounts.get(t, 0.0)) for t in BREAK_TYPES},
+            "order": list(BREAK_TYPE_ORDER),
+            "labels": {t: t.replace("_", " ") for t in BREAK_TYPE_ORDER},
+            "counts": {t: int(rows.get(t, 0)) for t in ("matched", *BREAK_TYPE_ORDER)},
+            "amounts": {t: float(amounts.get(t, 0.0)) for t in BREAK_TYPE_ORDER},
             "breaks": results.height - int(rows.get("matched", 0)),
         },
         "financial_impact": {
@@ -234,27 +220,16 @@ def _payments_keys(
 def make_outcome(
     result_dir: Path, *, source: str, business_date: dt.date, recon: str = "payments_recon"
 ) -> Outcome:
-    """The Outcome a reconcile task would hand over for ``result_dir``."""
-    summary = json.loads((result_dir / SUMMARY_FILE).read_text())
-    stamp = dt.datetime.combine(business_date + dt.timedelta(days=1), dt.time(3), dt.UTC)
-    return Outcome(
+    """The Outcome a reconcile task would hand over for ``result_dir``: started at 03:00 the next
+    day, 2.5 s long, the whole summary (checks included, as outcome_of hands it over)."""
+    started = dt.datetime.combine(business_date + dt.timedelta(days=1), dt.time(3), dt.UTC)
+    return result_outcome(
+        result_dir,
         recon=recon,
         source=source,
-        business_date=business_date.isoformat(),
-        spec=summary["recon"],
-        labels=summary["labels"],
-        keys=summary["keys"],
-        amount_field=summary["amount_field"],
-        result_dir=str(result_dir),
-        inputs={
-            side: {"file": f"{source}_{side}.dat", "sha256": side[0] * 64, "rows": info["rows"]}
-            for side, info in summary["inputs"].items()
-        },
-        reports={},
-        report_links={},
-        summary=summary,  # the whole of it, checks included, as outcome_of hands it over
-        started_at=stamp.isoformat(),
-        finished_at=(stamp + dt.timedelta(seconds=2.5)).isoformat(),
+        business_date=business_date,
+        started_at=started,
+        seconds=2.5,
     )
 
 
@@ -290,23 +265,8 @@ def holdings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- database helpers -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def hook(pg_clean: EmbeddedPostgres, db_connections: dict[str, str]) -> PostgresHook:
-    """A hook on an emptied database with the recon schema applied."""
-    hook = PostgresHook(postgres_conn_id=PG_CONN)
-    assert ensure_schema(hook) is True
-    return hook
-
-
-@pytest.fixture
-def query(pg_clean: EmbeddedPostgres) -> Iterator[Query]:
-    """Run a read-only query in autocommit and return dict rows."""
-    with pg_clean.connect(autocommit=True, row_factory=dict_row) as conn:
-
-        def run(sql: str, *params: Any) -> list[dict[str, Any]]:
-            return conn.execute(sql, params or None).fetchall()
-
-        yield run
+hook = schema_hook_fixture(PG_CONN)
+query = query_fixture()
 
 
 def load(hook: PostgresHook, outcome: Outcome, run: str = "manual__1") -> Any:
@@ -385,13 +345,21 @@ def test_run_row_holds_the_financial_impact_and_the_counts_per_break_type(
     assert run["discrepancy_amount"] == Decimal(repr(summary["discrepancy_amount"]))
 
 
-def test_source_daily_metrics_has_a_row_per_processor_and_day(
-    hook: PostgresHook, query: Query, day1: Path, day2: Path, holdings: Path
-) -> None:
+@pytest.fixture
+def stripe_days_and_cams(
+    hook: PostgresHook, day1: Path, day2: Path, holdings: Path
+) -> PostgresHook:
+    """The hook, stripe's day 1 and day 2 loaded, and an unclassified CAMS partition of day 2."""
     load(hook, make_outcome(day1, source="stripe", business_date=DAY1))
     load(hook, make_outcome(day2, source="stripe", business_date=DAY2))
-    load(hook, make_outcome(day2, source="paypal", business_date=DAY2))
     load(hook, make_outcome(holdings, source="CAMS", business_date=DAY2, recon="aum_recon"))
+    return hook
+
+
+def test_source_daily_metrics_has_a_row_per_processor_and_day(
+    stripe_days_and_cams: PostgresHook, query: Query, day2: Path, holdings: Path
+) -> None:
+    load(stripe_days_and_cams, make_outcome(day2, source="paypal", business_date=DAY2))
     rows = query("SELECT * FROM recon.v_source_daily_metrics")
     assert [(r["recon"], r["source"], r["business_date"]) for r in rows] == [
         ("aum_recon", "CAMS", DAY2),
@@ -441,13 +409,10 @@ def test_source_daily_metrics_has_a_row_per_processor_and_day(
 
 
 def test_high_value_breaks_are_those_of_the_latest_runs_over_the_threshold(
-    hook: PostgresHook, query: Query, day1: Path, day2: Path, holdings: Path
+    stripe_days_and_cams: PostgresHook, query: Query, day1: Path
 ) -> None:
     """Largest impact first; an older day's break (P11) is not open; the threshold is >=."""
-    load(hook, make_outcome(day1, source="stripe", business_date=DAY1))
-    load(hook, make_outcome(day2, source="stripe", business_date=DAY2))
-    load(hook, make_outcome(day1, source="adyen", business_date=DAY1))
-    load(hook, make_outcome(holdings, source="CAMS", business_date=DAY2, recon="aum_recon"))
+    load(stripe_days_and_cams, make_outcome(day1, source="adyen", business_date=DAY1))
     rows = query("SELECT * FROM recon.v_high_value_breaks")
     assert [(r["source"], r["key_text"], r["impact_amount"]) for r in rows] == [
         ("adyen", "P11", Decimal("9000")),

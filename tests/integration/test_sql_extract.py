@@ -13,16 +13,13 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from embedded.payments_seed import seed_ledger_postgres
 from recon_airflow.operators.sql_to_staging import SqlToStagingOperator, query_frame
-from worlds.payments import PaymentsDay, generate_payments_day
+from worlds.fixtures import payments_day_fixture
+from worlds.payments import PaymentsDay
 
 DAY = dt.date(2026, 11, 20)
 
 
-@pytest.fixture(scope="module")
-def day(tmp_path_factory: pytest.TempPathFactory) -> PaymentsDay:
-    return generate_payments_day(
-        tmp_path_factory.mktemp("pay"), business_date=DAY, per_processor=150
-    )
+day = payments_day_fixture(DAY, per_processor=150)
 
 
 def run(path: Path, day: PaymentsDay, sql: str = "ledger_payments.sql") -> dict[str, Any]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,62 +21,10 @@ from recon_airflow.notifiers.messages import (
     summary_slack,
 )
 from recon_airflow.outcome import Outcome
+from worlds.checks import loads_airflow
+from worlds.outcomes import CAMS_F1_BREAK, CAMS_XLSX_LINK, DATE, aum_source
 
 ROOT = Path(__file__).resolve().parents[2]
-DATE = "2026-11-20"
-PRESIGNED = (
-    "https://s3.example.test/recon-reports/CAMS/report.xlsx?X-Amz-Expires=86400&X-Amz-Signature=ab"
-)
-
-
-def outcome(
-    source: str,
-    breaks: int,
-    *,
-    passed: bool | None = True,
-    risk: str = "LOW",
-    links: dict[str, str] | None = None,
-    labels: tuple[str, str] = ("dbf", "mongo"),
-) -> Outcome:
-    """A reconciled source of 1,000 keys: half its breaks mismatched, the rest one-sided."""
-    mismatched, left_only = breaks // 2, breaks - breaks // 2
-    folder = f"/srv/recon/reports/aum_recon/{DATE}/{source}"
-    summary: dict[str, Any] = {
-        "counts": {
-            "matched": 1000 - breaks,
-            "mismatched": mismatched,
-            "left_only": left_only,
-            "right_only": 0,
-            "duplicate": 0,
-            "invalid": 0,
-        },
-        "total_keys": 1000,
-        "breaks": breaks,
-        "break_rate": breaks / 1000,
-        "match_rate": 1 - breaks / 1000,
-        "discrepancy_amount": 1234.5,
-        "risk_level": risk,
-    }
-    if passed is not None:
-        summary["threshold_passed"] = passed
-    return Outcome(
-        recon="aum_recon",
-        source=source,
-        business_date=DATE,
-        spec=f"aum_{source.lower()}",
-        labels={"left": labels[0], "right": labels[1]},
-        keys=["folio_no", "product_code"],
-        amount_field="units",
-        result_dir=folder,
-        inputs={},
-        reports={"html": f"{folder}/report.html", "xlsx": f"{folder}/report.xlsx"},
-        report_links=links
-        if links is not None
-        else {"html": f"{folder}/report.html", "xlsx": f"{folder}/report.xlsx"},
-        summary=summary,
-        started_at="2026-11-21T02:00:00+00:00",
-        finished_at="2026-11-21T02:00:05+00:00",
-    )
 
 
 # --- summary --------------------------------------------------------------------------------
@@ -88,15 +34,15 @@ def outcome(
     ("outcomes", "subject"),
     [
         (
-            [outcome("CAMS", 20, risk="HIGH"), outcome("KARVY", 22, risk="MEDIUM")],
+            [aum_source("CAMS", 20, risk="HIGH"), aum_source("KARVY", 22, risk="MEDIUM")],
             f"[recon] aum_recon {DATE}: 42 breaks (CAMS 20, KARVY 22) — HIGH",
         ),
         (
-            [outcome("CAMS", 0), outcome("KARVY", 0)],
+            [aum_source("CAMS", 0), aum_source("KARVY", 0)],
             f"[recon] aum_recon {DATE}: all matched",
         ),
         (
-            [outcome("CAMS", 0), outcome("KARVY", 1, risk="LOW")],
+            [aum_source("CAMS", 0), aum_source("KARVY", 1, risk="LOW")],
             f"[recon] aum_recon {DATE}: 1 break (KARVY 1) — LOW",
         ),
         ([], f"[recon] aum_recon {DATE}: no source reconciled"),
@@ -109,14 +55,14 @@ def test_summary_subject(outcomes: list[Outcome], subject: str) -> None:
 
 def test_a_line_break_in_a_name_cannot_add_a_mail_header() -> None:
     subject, _ = summary_email(
-        [outcome("CAMS", 0)], recon="aum\r\nBcc: evil@example.test", business_date=DATE
+        [aum_source("CAMS", 0)], recon="aum\r\nBcc: evil@example.test", business_date=DATE
     )
     assert "\r" not in subject and "\n" not in subject
 
 
 def test_summary_email_shows_each_sources_counts_with_side_labels() -> None:
     _, html = summary_email(
-        [outcome("CAMS", 20, passed=False, risk="HIGH"), outcome("KARVY", 22)],
+        [aum_source("CAMS", 20, passed=False, risk="HIGH"), aum_source("KARVY", 22)],
         recon="aum_recon",
         business_date=DATE,
     )
@@ -130,7 +76,7 @@ def test_summary_email_shows_each_sources_counts_with_side_labels() -> None:
 
 def test_sources_with_different_side_labels_name_them_beside_the_source() -> None:
     _, html = summary_email(
-        [outcome("CAMS", 1), outcome("STRIPE", 1, labels=("processor", "ledger"))],
+        [aum_source("CAMS", 1), aum_source("STRIPE", 1, labels=("processor", "ledger"))],
         recon="mixed",
         business_date=DATE,
     )
@@ -139,14 +85,14 @@ def test_sources_with_different_side_labels_name_them_beside_the_source() -> Non
 
 
 def test_summary_email_links_every_report() -> None:
-    cams = outcome("CAMS", 3, links={"xlsx": PRESIGNED, "html": "/srv/r/CAMS/report.html"})
+    cams = aum_source("CAMS", 3, links={"xlsx": CAMS_XLSX_LINK, "html": "/srv/r/CAMS/report.html"})
     _, html = summary_email(
         [cams],
         recon="aum_recon",
         business_date=DATE,
         attached=[cams["reports"]["xlsx"]],
     )
-    escaped = PRESIGNED.replace("&", "&amp;")
+    escaped = CAMS_XLSX_LINK.replace("&", "&amp;")
     assert f'<a href="{escaped}">CAMS xlsx</a>' in html
     assert "<code>/srv/r/CAMS/report.html</code>" in html
     xlsx_item = html[html.index(escaped) : html.index("</li>", html.index(escaped))]
@@ -156,16 +102,7 @@ def test_summary_email_links_every_report() -> None:
 def test_summary_email_lists_the_largest_breaks_with_both_values() -> None:
     top = {
         "CAMS": [
-            {
-                "folio_no": "F1",
-                "product_code": "P1",
-                "status": "mismatched",
-                "mismatched_fields": ["units"],
-                "left_units": 1250.5,
-                "right_units": 1000.0,
-                "diff_units": 250.5,
-                "break_amount": 250.5,
-            },
+            CAMS_F1_BREAK,  # F1 / P1: 1,250.5 units in the DBF against 1,000 in MongoDB
             {
                 "folio_no": "F2",
                 "product_code": "P2",
@@ -176,7 +113,7 @@ def test_summary_email_lists_the_largest_breaks_with_both_values() -> None:
         ]
     }
     _, html = summary_email(
-        [outcome("CAMS", 2)], recon="aum_recon", business_date=DATE, top_breaks=top
+        [aum_source("CAMS", 2)], recon="aum_recon", business_date=DATE, top_breaks=top
     )
     assert "Largest breaks: CAMS" in html
     assert "<td>F1 / P1</td><td>mismatched</td><td>units</td>" in html
@@ -187,7 +124,7 @@ def test_summary_email_lists_the_largest_breaks_with_both_values() -> None:
 
 def test_hostile_values_are_escaped_in_the_email() -> None:
     hostile = '<script>alert("folio")</script>'
-    cams = outcome("CAMS", 1, links={"html": "javascript:alert(1)"})
+    cams = aum_source("CAMS", 1, links={"html": "javascript:alert(1)"})
     top = {"CAMS": [{"folio_no": hostile, "product_code": "P1", "status": "mismatched"}]}
     _, html = summary_email([cams], recon="<b>aum</b>", business_date=DATE, top_breaks=top)
     assert "<script>" not in html and "<b>aum</b>" not in html
@@ -198,8 +135,8 @@ def test_hostile_values_are_escaped_in_the_email() -> None:
 def test_slack_summary_has_a_line_per_source_with_counts_and_links() -> None:
     text = summary_slack(
         [
-            outcome("CAMS", 20, passed=False, risk="HIGH", links={"xlsx": PRESIGNED}),
-            outcome("KARVY", 0, links={"html": "/srv/r/KARVY/report.html"}),
+            aum_source("CAMS", 20, passed=False, risk="HIGH", links={"xlsx": CAMS_XLSX_LINK}),
+            aum_source("KARVY", 0, links={"html": "/srv/r/KARVY/report.html"}),
         ],
         recon="aum_recon",
         business_date=DATE,
@@ -208,7 +145,7 @@ def test_slack_summary_has_a_line_per_source_with_counts_and_links() -> None:
     assert lines[0].startswith(":rotating_light: *[recon] aum_recon 2026-11-20: 20 breaks")
     assert lines[1].startswith("• *CAMS*: 1,000 keys, 980 matched, 10 mismatched, 10 dbf only")
     assert "thresholds FAILED" in lines[1]
-    assert f"<{PRESIGNED.replace('&', '&amp;')}|xlsx>" in lines[1]
+    assert f"<{CAMS_XLSX_LINK.replace('&', '&amp;')}|xlsx>" in lines[1]
     assert lines[2].startswith("• *KARVY*:") and "within thresholds" in lines[2]
     assert lines[2].endswith("html: `/srv/r/KARVY/report.html`")
 
@@ -216,7 +153,7 @@ def test_slack_summary_has_a_line_per_source_with_counts_and_links() -> None:
 def test_slack_summary_cannot_ping_a_channel_or_forge_a_link() -> None:
     text = summary_slack(
         [
-            outcome(
+            aum_source(
                 "<!channel> & co",
                 1,
                 links={"x|<!here>": "https://evil.example.test/a|<!everyone>"},
@@ -242,7 +179,7 @@ def test_slack_escape_only_touches_the_three_characters_slack_reads() -> None:
 def test_needs_alert_only_when_a_source_failed_its_thresholds(
     passed: list[bool | None], expected: bool
 ) -> None:
-    outcomes = [outcome(f"S{i}", 5, passed=p) for i, p in enumerate(passed)]
+    outcomes = [aum_source(f"S{i}", 5, passed=p) for i, p in enumerate(passed)]
     assert needs_alert(outcomes) is expected
 
 
@@ -353,15 +290,7 @@ def test_failure_slack_escapes_the_error_and_links_the_log() -> None:
 
 
 def test_the_messages_module_loads_no_airflow() -> None:
-    code = (
-        "import sys, recon_airflow.notifiers.messages;"
-        "print(any(m == 'airflow' or m.startswith('airflow.') for m in sys.modules))"
+    plugins_and_include = [ROOT / "plugins", ROOT / "include"]
+    assert (
+        loads_airflow("recon_airflow.notifiers.messages", pythonpath=plugins_and_include) is False
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT / 'include'}", "PATH": ""},
-    )
-    assert out.stdout.strip() == "False"

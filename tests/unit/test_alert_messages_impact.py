@@ -13,21 +13,11 @@ import pytest
 
 from recon_airflow.notifiers.messages import needs_alert, summary_email, summary_slack
 from recon_airflow.outcome import Outcome
+from worlds.classified import BREAK_TYPE_ORDER
+from worlds.outcomes import CAMS_F1_BREAK, CAMS_XLSX_LINK, DATE, aum_source
 
-DATE = "2026-11-20"
 RECON = "payments_recon"
-ORDER = [
-    "missing_at_processor",
-    "missing_in_ledger",
-    "amount",
-    "currency",
-    "failed_payment",
-    "fee_mismatch",
-    "status",
-    "duplicate",
-    "invalid",
-    "timing",
-]
+ORDER = list(BREAK_TYPE_ORDER)
 LABELS = {kind: kind.replace("_", " ") for kind in ORDER} | {
     "missing_at_processor": "missing at processor",
     "missing_in_ledger": "missing in ledger",
@@ -322,45 +312,6 @@ def test_hostile_source_labels_and_failures_are_escaped_in_email_and_slack() -> 
 # --- AUM: unchanged ---------------------------------------------------------------------------
 
 
-def aum(source: str, breaks: int, *, passed: bool, risk: str, links: dict[str, str]) -> Outcome:
-    folder = f"/srv/recon/reports/aum_recon/{DATE}/{source}"
-    return Outcome(
-        recon="aum_recon",
-        source=source,
-        business_date=DATE,
-        spec=f"aum_{source.lower()}",
-        labels={"left": "dbf", "right": "mongo"},
-        keys=["folio_no", "product_code"],
-        amount_field="units",
-        result_dir=folder,
-        inputs={},
-        reports={"html": f"{folder}/report.html", "xlsx": f"{folder}/report.xlsx"},
-        report_links=links,
-        summary={
-            "counts": {
-                "matched": 1000 - breaks,
-                "mismatched": breaks // 2,
-                "left_only": breaks - breaks // 2,
-                "right_only": 0,
-                "duplicate": 0,
-                "invalid": 0,
-            },
-            "total_keys": 1000,
-            "breaks": breaks,
-            "break_rate": breaks / 1000,
-            "match_rate": 1 - breaks / 1000,
-            "discrepancy_amount": 1234.5,
-            "risk_level": risk,
-            "threshold_passed": passed,
-        },
-        started_at="",
-        finished_at="",
-    )
-
-
-AUM_PRESIGNED = (
-    "https://s3.example.test/recon-reports/CAMS/report.xlsx?X-Amz-Expires=86400&X-Amz-Signature=ab"
-)
 # rendered by the messages module before classification and financial impact were added
 AUM_EMAIL = """\
 <!doctype html>
@@ -408,28 +359,15 @@ AUM_SLACK = """\
 
 
 def test_an_aum_summary_renders_exactly_as_before() -> None:
-    cams = aum(
+    cams = aum_source(
         "CAMS",
         20,
         passed=False,
         risk="HIGH",
-        links={"xlsx": AUM_PRESIGNED, "html": "/srv/r/CAMS/report.html"},
+        links={"xlsx": CAMS_XLSX_LINK, "html": "/srv/r/CAMS/report.html"},
     )
-    karvy = aum("KARVY", 0, passed=True, risk="LOW", links={})
-    top = {
-        "CAMS": [
-            {
-                "folio_no": "F1",
-                "product_code": "P1",
-                "status": "mismatched",
-                "mismatched_fields": ["units"],
-                "left_units": 1250.5,
-                "right_units": 1000.0,
-                "diff_units": 250.5,
-                "break_amount": 250.5,
-            }
-        ]
-    }
+    karvy = aum_source("KARVY", 0, passed=True, risk="LOW", links={})
+    top = {"CAMS": [CAMS_F1_BREAK]}
 
     subject, html = summary_email(
         [cams, karvy],

@@ -26,6 +26,20 @@ def xlsx(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
+AMOUNT_SPEC = "name: s\nkeys: [id]\ncompare:\n  amount: {}\n"
+
+
+def compare(
+    tmp_path: Path, left: Path, right: Path, out: str, *options: str, spec: str = AMOUNT_SPEC
+) -> int:
+    """The exit code of ``recon compare`` of ``left`` and ``right`` into ``tmp_path / out``, under
+    a spec of text ``spec`` (written to ``tmp_path / "spec.yaml"``)."""
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(spec)
+    files = ["--left", str(left), "--right", str(right), "--out", str(tmp_path / out)]
+    return main(["compare", "--spec", str(spec_file), *files, *options])
+
+
 # item 5: two columns of the same name -------------------------------------------------------
 
 
@@ -94,16 +108,12 @@ def test_leading_spaces_do_not_hide_a_formula(text: str, safe: str) -> None:
 
 
 def test_a_key_column_named_like_a_formula_is_neutral_in_the_csv_header(tmp_path: Path) -> None:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text("name: s\nkeys: ['=k()']\ncompare:\n  note: {}\n")
-    (tmp_path / "l.csv").write_text('"=k()",note\n1,  =cmd()\n2,ok\n')
-    (tmp_path / "r.csv").write_text('"=k()",note\n1,fine\n3,ok\n')
+    left, right = tmp_path / "l.csv", tmp_path / "r.csv"
+    left.write_text('"=k()",note\n1,  =cmd()\n2,ok\n')
+    right.write_text('"=k()",note\n1,fine\n3,ok\n')
+    spec = "name: s\nkeys: ['=k()']\ncompare:\n  note: {}\n"
+    assert compare(tmp_path, left, right, "out", "--reports", "csv,xlsx", "--quiet", spec=spec) == 0
     out = tmp_path / "out"
-    code = main(
-        ["compare", "--spec", str(spec), "--left", str(tmp_path / "l.csv"),
-         "--right", str(tmp_path / "r.csv"), "--out", str(out), "--reports", "csv,xlsx", "--quiet"]
-    )  # fmt: skip
-    assert code == 0
     header, *rows = (out / "breaks.csv").read_text().splitlines()
     assert header.split(",")[0] == "'=k()"
     assert any("'  =cmd()" in row for row in rows)
@@ -165,20 +175,16 @@ def test_the_limits_are_options(tmp_path: Path) -> None:
 def test_recon_compare_refuses_it_with_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text("name: s\nkeys: [id]\ncompare:\n  amount: {}\n")
     right = tmp_path / "r.csv"
     right.write_text("id,amount\n1,2\n")
     left = sparse_workbook(tmp_path / "l.xlsx")
-    args = ["compare", "--spec", str(spec), "--left", str(left), "--right", str(right)]
-    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    assert compare(tmp_path, left, right, "out") == 2
     assert "210,763,776 cells, limit 30,000,000" in capsys.readouterr().err
     # a genuine large sheet is read once the limit is raised on purpose (a small one here)
     small = xlsx(tmp_path / "small.xlsx", [["id", "amount"], ["1", "2"]])
-    args = ["compare", "--spec", str(spec), "--left", str(small), "--right", str(right)]
-    assert main([*args, "--out", str(tmp_path / "o2"), "--max-xlsx-cells", "3"]) == 2
-    assert main([*args, "--out", str(tmp_path / "o3"), "--max-xlsx-cells", "4",
-                 "--reports", "none", "--quiet"]) == 0  # fmt: skip
+    assert compare(tmp_path, small, right, "o2", "--max-xlsx-cells", "3") == 2
+    options = ["--max-xlsx-cells", "4", "--reports", "none", "--quiet"]
+    assert compare(tmp_path, small, right, "o3", *options) == 0
 
 
 # item 9: messages that say what is really wrong ---------------------------------------------
@@ -225,25 +231,20 @@ def test_a_quoted_value_over_several_lines_is_still_fine(tmp_path: Path) -> None
 def test_a_parquet_column_of_lists_is_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text("name: s\nkeys: [id]\ncompare:\n  amount: {}\n")
-    pl.DataFrame({"id": ["1"], "amount": [[1, 2]]}).write_parquet(tmp_path / "l.parquet")
-    pl.DataFrame({"id": ["1"], "amount": [1.0]}).write_parquet(tmp_path / "r.parquet")
-    args = ["--left", str(tmp_path / "l.parquet"), "--right", str(tmp_path / "r.parquet")]
-    assert main(["compare", "--spec", str(spec), *args, "--out", str(tmp_path / "o")]) == 2
+    left, right = tmp_path / "l.parquet", tmp_path / "r.parquet"
+    pl.DataFrame({"id": ["1"], "amount": [[1, 2]]}).write_parquet(left)
+    pl.DataFrame({"id": ["1"], "amount": [1.0]}).write_parquet(right)
+    assert compare(tmp_path, left, right, "o") == 2
     assert "l.parquet, column `amount`: holds list values (List(Int64))" in capsys.readouterr().err
 
 
 def test_a_ten_megabyte_header_is_not_echoed_whole(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text("name: s\nkeys: [id]\ncompare:\n  amount: {}\n")
     left = tmp_path / "wide.csv"
     left.write_text("id," + "x" * 10_000_000 + "\n1,2\n")
     right = tmp_path / "r.csv"
     right.write_text("id,amount\n1,2\n")
-    args = ["--left", str(left), "--right", str(right), "--out", str(tmp_path / "o")]
-    assert main(["compare", "--spec", str(spec), *args]) == 2
+    assert compare(tmp_path, left, right, "o") == 2
     err = capsys.readouterr().err
     assert "no column `amount`" in err and len(err) < 2000

@@ -17,33 +17,12 @@ from recon.errors import SchemaError, SpecError
 from recon.payments import BREAK_TYPES, Day, check_spec, financial_impact, reconcile_payments
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import ReconSpec, load_spec, spec_from_dict
+from worlds.snapshots import LEDGER_SCHEMA, PROCESSOR_SCHEMA, UTC_US
 
 SPEC_PATH = Path(__file__).parents[2] / "config" / "specs" / "payments.yaml"
 SPEC = load_spec(SPEC_PATH)
 D = dt.date(2026, 3, 10)
 DAY = Day(D, dt.timedelta(hours=1))
-UTC_US = pl.Datetime("us", "UTC")
-PROCESSOR_SCHEMA: dict[str, pl.DataType] = {
-    "processor": pl.String(),
-    "transaction_id": pl.String(),
-    "gross": pl.Decimal(18, 4),
-    "fee": pl.Decimal(18, 4),
-    "net": pl.Decimal(18, 4),
-    "currency": pl.String(),
-    "status": pl.String(),
-    "created_at": UTC_US,
-    "reference": pl.String(),
-}
-LEDGER_SCHEMA: dict[str, pl.DataType] = {
-    "payment_id": pl.String(),
-    "processor": pl.String(),
-    "processor_reference": pl.String(),
-    "amount": pl.Decimal(18, 2),
-    "currency": pl.String(),
-    "fee": pl.Decimal(18, 2),
-    "status": pl.String(),
-    "booked_at": UTC_US,
-}
 
 
 def at(days: int, hour: int, minute: int = 0) -> dt.datetime:

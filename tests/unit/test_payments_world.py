@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from worlds.fixtures import payments_day_fixture
 from worlds.payments import (
     EXPECTED,
     PROCESSORS,
@@ -27,17 +28,14 @@ from worlds.payments import (
     read_truth,
 )
 from worlds.processor_records import balance_transaction, payment
+from worlds.snapshots import LEDGER_SCHEMA
 
 D = dt.date(2026, 11, 20)
 PER_PROCESSOR = 400
 STRIPE_REFERENCE = re.compile(r"\border ([^\s()]+)")  # the Stripe hook's rule
 
 
-@pytest.fixture(scope="module")
-def day(tmp_path_factory: pytest.TempPathFactory) -> PaymentsDay:
-    return generate_payments_day(
-        tmp_path_factory.mktemp("payments"), business_date=D, per_processor=PER_PROCESSOR, seed=5
-    )
+day = payments_day_fixture(D, per_processor=PER_PROCESSOR, seed=5)
 
 
 @pytest.fixture(scope="module")
@@ -143,18 +141,7 @@ def test_every_ledger_row_belongs_to_a_case(day: PaymentsDay, truth: pl.DataFram
 
     assert_frame_equal(booked, expected, check_row_order=False)
     assert ledger.height == truth["ledger_rows"].sum()
-    assert dict(ledger.schema) == (
-        {
-            "payment_id": pl.String,
-            "processor": pl.String,
-            "processor_reference": pl.String,
-            "amount": pl.Decimal(18, 2),
-            "currency": pl.String,
-            "fee": pl.Decimal(18, 2),
-            "status": pl.String,
-            "booked_at": pl.Datetime("us", "UTC"),
-        }
-    )
+    assert dict(ledger.schema) == LEDGER_SCHEMA
     assert (ledger["processor_reference"] == ledger["payment_id"]).all()
     assert set(ledger["status"]) == {"paid", "pending", "failed", "refunded"}
 

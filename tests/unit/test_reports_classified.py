@@ -14,22 +14,11 @@ from recon.engine.reconcile import reconcile
 from recon.errors import SchemaError
 from recon.reports import write_reports
 from recon.reports.xlsx import write_xlsx
-from recon.spec import spec_from_dict
+from worlds.classified import BREAK_TYPE_ORDER, payments_spec
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = "=cmd|' /C calc'!A0"
-ORDER = [
-    "missing_at_processor",
-    "missing_in_ledger",
-    "amount",
-    "currency",
-    "failed_payment",
-    "fee_mismatch",
-    "status",
-    "duplicate",
-    "invalid",
-    "timing",
-]
+ORDER = list(BREAK_TYPE_ORDER)
 LABELS = {value: value.replace("_", " ") for value in ORDER}
 # key -> break type, as the payments pipeline would classify these rows
 BREAK_TYPES = {
@@ -78,17 +67,7 @@ SHEETS = {  # sheet -> rows: a sheet per break type present, in the classificati
 
 def classified_result() -> tuple[pl.DataFrame, dict[str, Any]]:
     """A payments partition by hand: the core's result plus break_type, currency, impact."""
-    spec = spec_from_dict(
-        {
-            "name": "payments_demo",
-            "left": {"label": "processor"},
-            "right": {"label": "ledger"},
-            "keys": ["txn_id"],
-            "compare": {"amount": {"abs_tol": 0.01}, "currency": {}},
-            "amount": "amount",
-            "thresholds": {"max_break_rate": 0.01, "risk": {"medium": 0.02, "high": 0.05}},
-        }
-    )
+    spec = payments_spec("payments_demo", "txn_id", abs_tol=0.01)
     processor = pl.LazyFrame(
         {
             "txn_id": ["P1", "P2", "P3", "P4", "P7", FORMULA],
