@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,9 +24,11 @@ def payments_pair(tmp_path_factory: pytest.TempPathFactory) -> SamplePair:
 # imports it (always: the session resets the metadata DB, which must never be a real one), with
 # the same dags/plugins folders and settings the demo and `make airflow` use.
 # RECON_TEST_AIRFLOW_DB_URL: a scratch Postgres database for the metadata instead of SQLite.
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="recon-airflow-home-"))
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)  # one per session, not a heap
 os.environ.update(
     airflow_settings(
-        Path(tempfile.mkdtemp(prefix="recon-airflow-home-")),
+        AIRFLOW_HOME,
         db_url=os.environ.get("RECON_TEST_AIRFLOW_DB_URL", "").strip() or None,
     )
 )
