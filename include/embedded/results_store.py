@@ -1,7 +1,7 @@
 """For the tests of the Postgres results store: its fixtures, made in the test module, and the
 outcome a reconcile task would hand the load task.
 
-    hook = schema_hook_fixture(PG_CONN)  # a PostgresHook, the recon schema applied
+    hook = schema_hook_fixture(PG_CONN, ensure_schema)  # a PostgresHook, the schema applied
     query = query_fixture()  # SQL and parameters -> dict rows
 
 Both empty the session Postgres first (``pg_clean``); the hook's test also has the
@@ -26,14 +26,13 @@ from recon.result import SUMMARY_FILE
 Query = Callable[..., list[dict[str, Any]]]  # the `query` fixture: SQL and parameters -> rows
 
 
-def schema_hook_fixture(conn_id: str) -> Any:
-    """A fixture: a PostgresHook on ``conn_id`` whose ``ensure_schema`` applied the schema."""
+def schema_hook_fixture(conn_id: str, ensure_schema: Callable[[Any], bool]) -> Any:
+    """A fixture: a PostgresHook on ``conn_id`` on which ``ensure_schema`` (the store's, passed
+    in by the test: the test servers never import the plugin layer) applied the schema."""
 
     @pytest.fixture
     def fixture(pg_clean: EmbeddedPostgres, db_connections: dict[str, str]) -> Any:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-        from recon_airflow.stores.postgres import ensure_schema
 
         hook = PostgresHook(postgres_conn_id=conn_id)
         assert ensure_schema(hook) is True

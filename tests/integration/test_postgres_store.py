@@ -133,7 +133,7 @@ def make_outcome(
 # -- database helpers -----------------------------------------------------------------------
 
 
-hook = schema_hook_fixture(PG_CONN)
+hook = schema_hook_fixture(PG_CONN, ensure_schema)
 query = query_fixture()
 
 

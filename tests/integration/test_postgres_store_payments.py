@@ -265,7 +265,7 @@ def holdings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- database helpers -----------------------------------------------------------------------------
 
 
-hook = schema_hook_fixture(PG_CONN)
+hook = schema_hook_fixture(PG_CONN, ensure_schema)
 query = query_fixture()
 
 
