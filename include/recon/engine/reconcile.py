@@ -21,6 +21,7 @@ from recon.engine.matching import match
 from recon.engine.partitions import count_rows, partition_count, partitioned_sides
 from recon.engine.prepare import Plan, Prepared, finish, make_plan, prepare, read_error, side_query
 from recon.engine.publish import published
+from recon.engine.schema_diff import compare_schemas, refuse_differences
 from recon.engine.summary import summarize
 from recon.engine.writer import write_results
 from recon.errors import InputFileError, ReconError
@@ -71,12 +72,13 @@ def reconcile(
 ) -> ReconResult:
     """Reconcile two frames in memory; every input row ends in exactly one status."""
     started = time.perf_counter()
-    plan = _plan(spec, left, right, sources)
+    plan, schema = _plan(spec, left, right, sources)
     prepared_left = prepare(left, plan, "left", sources[0])
     prepared_right = prepare(right, plan, "right", sources[1])
     results = match(prepared_left, prepared_right, plan)
     rows = {"left": prepared_left.input_rows, "right": prepared_right.input_rows}
     summary = summarize(results, spec, input_rows=rows, inputs=inputs)
+    summary["schema"] = schema
     return ReconResult(_stamp(summary, started), frame=results)
 
 
@@ -103,7 +105,7 @@ def reconcile_to_dir(
     started = time.perf_counter()
     out = check_out_dir(out_dir).absolute()
     _mkdir(out.parent)
-    plan = _plan(spec, left, right, sources)
+    plan, schema = _plan(spec, left, right, sources)
     queries = (
         side_query(left, plan, "left", sources[0], whole_rows=whole_rows[0]),
         side_query(right, plan, "right", sources[1], whole_rows=whole_rows[1]),
@@ -137,6 +139,7 @@ def reconcile_to_dir(
         described = inputs() if callable(inputs) else inputs
         summary = summarize(pl.scan_parquet(staged), spec, input_rows=rows, inputs=described)
         summary["partitions"] = partitions
+        summary["schema"] = schema
         _stamp(summary, started)
         write_summary(staging, summary)
         if formats:
@@ -224,8 +227,14 @@ def check_out_dir(out_dir: str | os.PathLike[str]) -> Path:
 
 def _plan(
     spec: ReconSpec, left: pl.LazyFrame, right: pl.LazyFrame, sources: tuple[str, str]
-) -> Plan:
-    return make_plan(spec, _schema(left, sources[0]), _schema(right, sources[1]), sources)
+) -> tuple[Plan, dict[str, Any]]:
+    """The plan, and how the inputs' columns differ (refused if the spec says so)."""
+    schemas = (_schema(left, sources[0]), _schema(right, sources[1]))
+    plan = make_plan(spec, *schemas, sources)
+    schema = compare_schemas(plan, *schemas)
+    if spec.fail_on_schema_difference:
+        refuse_differences(schema, sources)
+    return plan, schema
 
 
 def _stamp(summary: dict[str, Any], started: float) -> dict[str, Any]:

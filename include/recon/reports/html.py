@@ -12,6 +12,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from recon.reports.chart import bar_chart
+from recon.reports.columns import schema_lines
 from recon.reports.figures import currency_impacts, financial_impact
 from recon.reports.labels import IMPACT_COLUMN, Grouping, Sides
 from recon.reports.safe import replacing
@@ -107,6 +108,7 @@ def html_context(
         ),
         "impact": _impact(summary),
         "by_field": _by_field(summary, top, statuses.get(MISMATCHED, 0)),
+        "columns": schema_lines(summary),
         "table": _break_table(top.rows, sides, grouping, keys, fields, currency),
         "shown": count_text(top.rows.height),
         "total": count_text(top.total),

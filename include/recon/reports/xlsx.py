@@ -16,6 +16,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from recon.errors import ReconError
+from recon.reports.columns import schema_lines
 from recon.reports.figures import Figure, currency_impacts, summary_figures
 from recon.reports.labels import GROUP, IMPACT_COLUMN, Grouping, Sides
 from recon.reports.safe import flat_cells, neutral_text, neutralize_formulas, replacing
@@ -30,6 +31,7 @@ from recon.reports.view import (
 )
 
 XLSX_FILE: Final = "report.xlsx"
+COLUMNS_SECTION: Final = "Columns that differ"
 EXCEL_MAX_ROWS: Final = 1_048_576  # rows per sheet, header included
 SHEET_NAME_MAX: Final = 31
 BATCH_ROWS: Final = 20_000
@@ -198,6 +200,14 @@ def _write_summary(
             row += 1
         sheet.write_string(row, 0, neutral_text(figure.label))
         _write_figure(sheet, row, 1, figure.value, figure.kind, formats)
+        row += 1
+    if lines := schema_lines(summary):  # the inputs' columns that differ, as the HTML shows
+        row += 1
+        sheet.write_string(row, 0, COLUMNS_SECTION, formats.section)
+        for what, detail in lines:
+            row += 1
+            sheet.write_string(row, 0, neutral_text(what))
+            sheet.write_string(row, 1, neutral_text(detail))
         row += 1
     _write_currency_table(sheet, row + 1, summary, formats)
 

@@ -155,6 +155,8 @@ class ReconSpec(_Model):
     amount: str | None = None  # compare field whose values are money in summaries
     thresholds: Thresholds = Thresholds()
     impact: Impact = Impact()
+    # a column only one side has, or compared columns of different types, fail the run
+    fail_on_schema_difference: bool = False
 
     @field_validator("keys", mode="before")
     @classmethod
