@@ -96,3 +96,51 @@ def test_swapping_sides_swaps_left_only_and_right_only(left: list, right: list) 
 def test_a_side_reconciled_with_itself_has_no_mismatches(data: list) -> None:
     out = reconcile(frame(data), frame(data), SPEC).results
     assert not out["status"].is_in([LEFT_ONLY, RIGHT_ONLY, "mismatched"]).any()
+
+
+# native floats: NaN, infinities and nulls on either side (issue 18, item 1) -----------------
+
+FLOAT_SPEC = spec_from_dict(
+    {"name": "prop_float", "keys": ["id"], "compare": {"amount": {"abs_tol": 0.5}}}
+)
+float_amounts = st.one_of(
+    st.none(),
+    st.sampled_from([math.nan, math.inf, -math.inf, 0.0, 1.0, 1.25, -3.0, 1e308]),
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+)
+float_rows = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "d", "e"]), float_amounts), max_size=12
+)
+
+
+def float_frame(data: list[tuple[str, float | None]]) -> pl.LazyFrame:
+    ids, amount = zip(*data, strict=True) if data else ((), ())
+    return pl.LazyFrame(
+        {"id": list(ids), "amount": list(amount)}, schema={"id": pl.String, "amount": pl.Float64}
+    )
+
+
+@SETTINGS
+@given(float_rows, float_rows)
+def test_swapping_sides_of_native_floats_changes_nothing_but_the_one_sided(
+    left: list, right: list
+) -> None:
+    forward = reconcile(float_frame(left), float_frame(right), FLOAT_SPEC).results
+    backward = reconcile(float_frame(right), float_frame(left), FLOAT_SPEC).results
+    swap = {LEFT_ONLY: RIGHT_ONLY, RIGHT_ONLY: LEFT_ONLY}
+
+    def by_key(results: pl.DataFrame, flip: bool) -> list[tuple[Any, str]]:
+        pairs = zip(results["id"].to_list(), results["status"].to_list(), strict=True)
+        return sorted((k, swap.get(s, s) if flip else s) for k, s in pairs)
+
+    assert by_key(forward, flip=False) == by_key(backward, flip=True)
+    amounts = forward["break_amount"].to_list()
+    assert all(math.isfinite(a) for a in amounts)  # money at stake is never NaN or inf
+    assert math.fsum(amounts) == math.fsum(backward["break_amount"])
+    # a NaN or an infinity is never matched by a tolerance's slack against a finite number
+    pairs = forward.filter(pl.col("status") == "matched")
+    for lv, rv in zip(pairs["left_amount"], pairs["right_amount"], strict=True):
+        if lv is None or rv is None:
+            continue
+        if not (math.isfinite(lv) and math.isfinite(rv)):
+            assert (math.isnan(lv) and math.isnan(rv)) or lv == rv
