@@ -136,7 +136,7 @@ def test_swapping_sides_of_native_floats_changes_nothing_but_the_one_sided(
     assert by_key(forward, flip=False) == by_key(backward, flip=True)
     amounts = forward["break_amount"].to_list()
     assert all(math.isfinite(a) for a in amounts)  # money at stake is never NaN or inf
-    assert math.fsum(amounts) == math.fsum(backward["break_amount"])
+    assert sorted(amounts) == sorted(backward["break_amount"].to_list())
     # a NaN or an infinity is never matched by a tolerance's slack against a finite number
     pairs = forward.filter(pl.col("status") == "matched")
     for lv, rv in zip(pairs["left_amount"], pairs["right_amount"], strict=True):
