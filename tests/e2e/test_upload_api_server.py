@@ -175,6 +175,10 @@ def test_upload_reconcile_and_download_through_the_api_server(
         job = wait_for("the job", finished, 300, logs)
         assert job["status"] == "complete", job
         assert job["report"]["summary"]["counts"] == EXPECTED
+        # the inputs' column comparison reaches the API's JSON too (issue 18, item 3)
+        assert job["report"]["summary"]["schema"] == {
+            "left_only": [], "right_only": [], "type_differences": [], "match": True,
+        }  # fmt: skip
         assert job["request"]["source_file"]["name"] == "bank.csv"
         assert set(job["links"]["reports"]) == {"html", "csv", "xlsx", "json"}
 
