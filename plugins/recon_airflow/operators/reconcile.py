@@ -8,7 +8,6 @@ the ledger positions of the AMCs a registrar services).
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,17 +136,20 @@ def reported_partition(
     report_formats: Sequence[str] | None,
     started_at: dt.datetime,
 ) -> Outcome:
-    """Write a reconciled partition's reports (replacing the last ones) and describe it."""
-    from recon.reports import write_reports
+    """Write a reconciled partition's reports (replacing the last ones) and describe it.
+
+    The reports appear together or not at all: they are written beside the folder and swapped
+    in (recon.engine.publish), and a re-run's set replaces the last one whole, never mixed."""
+    from recon.engine.publish import published
+    from recon.reports import REPORT_FILES, REPORT_FORMATS, write_reports
 
     if result.path is None:
         raise BadInputError(f"{source}: the result was not written to a folder")
     report_dir = partition_dir(reports_root(), recon, business_date, source)
-    shutil.rmtree(report_dir, ignore_errors=True)  # a re-run replaces, never mixes
-    if report_formats is None:
-        reports = write_reports(result.scan(), result.summary, report_dir)
-    else:
-        reports = write_reports(result.scan(), result.summary, report_dir, report_formats)
+    formats = list(REPORT_FORMATS if report_formats is None else report_formats)
+    with published(report_dir, REPORT_FILES.values()) as staging:
+        written = write_reports(result.scan(), result.summary, staging, formats)
+    reports = {fmt: report_dir / path.name for fmt, path in written.items()}
     return outcome_of(
         spec,
         recon=recon,
