@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads when a CSV is checked: a Parquet run starts without it
+    import numpy as np
 
 from recon.errors import InputFileError
 
@@ -28,12 +30,16 @@ def check_field_counts(path: Path, data: bytes | None, delimiter: str) -> None:
     """
     if len(delimiter.encode()) != 1:
         return  # a multi-byte delimiter: leave the checking to the parser
+    import numpy as np
+
     buffer = np.frombuffer(data, dtype=np.uint8) if data is not None else _map(path)
     if buffer.size and not _check_quote_free(path, buffer, ord(delimiter)):
         _check_with_csv_module(path, data, delimiter)
 
 
 def _map(path: Path) -> np.ndarray:
+    import numpy as np
+
     if path.stat().st_size == 0:
         return np.zeros(0, dtype=np.uint8)
     return np.memmap(path, dtype=np.uint8, mode="r")
@@ -41,6 +47,8 @@ def _map(path: Path) -> np.ndarray:
 
 def _check_quote_free(path: Path, buffer: np.ndarray, delimiter: int) -> bool:
     """Check a file with no quote character; False (nothing decided) as soon as one shows."""
+    import numpy as np
+
     width: int | None = None
     row = -1  # the header line is row 0
     start = 0
