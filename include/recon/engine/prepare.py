@@ -24,16 +24,6 @@ from recon.errors import InputFileError, Problem, SchemaError, did_you_mean, lis
 from recon.spec import TEXT_RULES, AggregateSide, NormalizeStep, ReconSpec
 
 SIDES = ("left", "right")
-INTEGER_DTYPES = (
-    pl.Int8(),
-    pl.Int16(),
-    pl.Int32(),
-    pl.Int64(),
-    pl.UInt8(),
-    pl.UInt16(),
-    pl.UInt32(),
-    pl.UInt64(),
-)
 ROW = "__row"  # 1-based input row number (data rows, header excluded)
 HASH = "__h"  # u64 hash of the normalised key: joins and duplicate checks run on it
 COUNT = "__n"  # input rows behind a prepared row (1, or the group size after aggregation)
@@ -100,9 +90,7 @@ def _key_type_problem(
     """Keys of two types join as text; that is only right where both write a value the same way
     (text and integers do: ``1``). A float (``1.0``), a decimal (``1.00``) or a date against
     another type would never meet its partner, every key one-sided with exit 0."""
-    if left == right or {left, right} <= {pl.String(), *INTEGER_DTYPES}:
-        return None
-    if left.is_integer() and right.is_integer():
+    if left == right or all(d == pl.String or d.is_integer() for d in (left, right)):
         return None
     return Problem(
         f"the key is {left} in {names[0]} ({spec.label('left')}) but {right} in "
@@ -231,18 +219,10 @@ def side_query(
             blank = is_blank(value) if plan.key_dtypes[name] == pl.String else value.is_null()
             checks.append((blank, pl.format("key `{}` is empty", pl.lit(column))))
         elif field is not None:
-            value, failed = _parse(value, raw, field.kind, steps, dtype)
-            if failed is not None:
-                declared = any(s.rule == "date_formats" for s in steps)
-                checks.append((failed, _cannot_parse(column, raw, field.kind, declared)))
-                if field.kind == "number":
-                    value = _finite_text(value, raw, column, checks)
+            value = _parse(value, raw, field.kind, steps, dtype, column, checks)
             value = value.cast(plan.field_dtypes[field.name])
-        elif column in sum_columns and dtype == pl.String:
-            value, failed = _parse(value, raw, "number", steps, dtype)
-            if failed is not None:
-                checks.append((failed, _cannot_parse(column, raw, "number")))
-                value = _finite_text(value, raw, column, checks)
+        elif column in sum_columns:
+            value = _parse(value, raw, "number", steps, dtype, column, checks)
         exprs.append(value.alias(column))
     bad = pl.any_horizontal([failed for failed, _ in checks]) if checks else pl.lit(False)
     key_columns = [pl.col(getattr(k, side)).alias(k.name) for k in spec.keys]
@@ -310,33 +290,37 @@ def _canonical_names(spec: ReconSpec, side: str) -> dict[str, str]:
 
 
 def _parse(
-    value: pl.Expr, raw: pl.Expr, kind: str, steps: Sequence[NormalizeStep], dtype: pl.DataType
-) -> tuple[pl.Expr, pl.Expr | None]:
-    """Parse text into the field's kind; returns (value, failed) where failed flags bad text."""
+    value: pl.Expr,
+    raw: pl.Expr,
+    kind: str,
+    steps: Sequence[NormalizeStep],
+    dtype: pl.DataType,
+    column: str,
+    checks: list[tuple[pl.Expr, pl.Expr]],
+) -> pl.Expr:
+    """Parse text into the field's kind, adding to ``checks`` what makes a row invalid: text
+    that does not parse, and for numbers text that parses to NaN or an infinity (``inf``,
+    ``1e309``: no amount, and it would match anything by slack; its value becomes null)."""
     if dtype != pl.String or kind == "string":
-        return value, None
+        return value
+    formats = next((s.date_formats for s in steps if s.rule == "date_formats"), ())
     if kind == "number":
         fmt = next((s.number for s in steps if s.rule == "number"), None)
         parsed = parsed_number(value, fmt) if fmt is not None else plain_number(value)
     else:
-        formats = next((s.date_formats for s in steps if s.rule == "date_formats"), ())
         parsed = parsed_date(value, formats or DEFAULT_DATE_FORMATS)
         if not formats:  # %Y would read 01-02-26 as the year 1: defaults take whole years only
             whole_year = value.str.contains(r"^\s*(\d{4}|\d{1,2}-[A-Za-z]{3}-\d{4})")
             parsed = pl.when(whole_year).then(parsed)
-    return parsed, parsed.is_null() & ~is_blank(raw)
-
-
-def _finite_text(
-    value: pl.Expr, raw: pl.Expr, column: str, checks: list[tuple[pl.Expr, pl.Expr]]
-) -> pl.Expr:
-    """Text that parses to NaN or an infinity (``inf``, ``nan``, ``1e309``) is no amount: the
-    row is invalid with the reason, and the value null (it would match anything by slack)."""
-    non_finite = value.is_not_null() & ~value.is_finite()
+    failed = parsed.is_null() & ~is_blank(raw)
+    checks.append((failed, _cannot_parse(column, raw, kind, declared=bool(formats))))
+    if kind != "number":
+        return parsed
+    non_finite = parsed.is_not_null() & ~parsed.is_finite()
     sample = raw.cast(pl.String).str.slice(0, REASON_SAMPLE)
     reason = pl.format("column `{}`: '{}' is not a finite number", pl.lit(column), sample)
     checks.append((non_finite, reason))
-    return pl.when(non_finite).then(None).otherwise(value)
+    return pl.when(non_finite).then(None).otherwise(parsed)
 
 
 def _cannot_parse(column: str, raw: pl.Expr, kind: str, declared: bool = True) -> pl.Expr:

@@ -108,8 +108,7 @@ def _link_or_copy(source: str | os.PathLike[str], target: str | os.PathLike[str]
 def _swap(work: Path, out: Path) -> None:
     """``out`` becomes what ``work`` holds; ``work`` then holds the old set (or nothing)."""
     if not out.exists():
-        os.rename(work, out)
-        work.mkdir()  # the caller removes it
+        os.rename(work, out)  # nothing to keep: the caller's cleanup finds no work folder
         return
     if _exchange(work, out):
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -115,6 +114,7 @@ def reconcile_to_dir(
     with (
         os_errors_named(out),
         published(out, output_names(formats)) as staging,
+        # innermost: the spill folder is gone before the work folder is swapped in
         tempfile.TemporaryDirectory(dir=staging, prefix=".spill-") as work,
     ):
         staged = staging / RESULTS_FILE
@@ -146,7 +146,6 @@ def reconcile_to_dir(
             from recon.reports import write_reports
 
             write_reports(pl.scan_parquet(staged), summary, staging, formats)
-        shutil.rmtree(work, ignore_errors=True)  # the spill files are no output
     return ReconResult(summary, path=out / RESULTS_FILE)
 
 

@@ -11,7 +11,6 @@ import polars as pl
 
 from recon.engine.at_stake import finite, whole_amount
 from recon.errors import RowConservationError
-from recon.files import finite_values
 from recon.result import BREAK_STATUSES, MATCHED, STATUSES
 from recon.spec import ReconSpec
 
@@ -41,34 +40,31 @@ def summarize(
     records = int(figures["records"])
     breaks = records - counts[MATCHED]
     break_rate = breaks / records if records else 0.0
-    # every figure finite: summary.json and the stores take it as strict JSON
-    return finite_values(
-        {
-            "recon": spec.name,
-            "labels": {"left": spec.label("left"), "right": spec.label("right")},
-            "keys": [k.name for k in spec.keys],
-            "compare_fields": list(spec.compare),
-            "amount_field": spec.amount_field(),
-            "inputs": {
-                side: {**(inputs or {}).get(side, {}), "rows": input_rows[side]}
-                for side in ("left", "right")
-            },
-            "counts": counts,
-            "total_keys": records - counts["invalid"],
-            "records": records,
-            "breaks": breaks,
-            "break_rate": break_rate,
-            "match_rate": counts[MATCHED] / records if records else 1.0,
-            **_money(figures, at_stake),
-            "mismatched_by_field": {f: int(figures[f"field_{f}"]) for f in spec.compare},
-            "break_amount_by_status": at_stake,
-            "risk_level": risk_level(break_rate, spec),
-            "threshold_passed": break_rate <= spec.thresholds.max_break_rate,
-            "thresholds": spec.thresholds.model_dump(),
-            "row_conservation": conservation,
-            **_key_findings(figures),
-        }
-    )
+    return {
+        "recon": spec.name,
+        "labels": {"left": spec.label("left"), "right": spec.label("right")},
+        "keys": [k.name for k in spec.keys],
+        "compare_fields": list(spec.compare),
+        "amount_field": spec.amount_field(),
+        "inputs": {
+            side: {**(inputs or {}).get(side, {}), "rows": input_rows[side]}
+            for side in ("left", "right")
+        },
+        "counts": counts,
+        "total_keys": records - counts["invalid"],
+        "records": records,
+        "breaks": breaks,
+        "break_rate": break_rate,
+        "match_rate": counts[MATCHED] / records if records else 1.0,
+        **_money(figures, at_stake),
+        "mismatched_by_field": {f: int(figures[f"field_{f}"]) for f in spec.compare},
+        "break_amount_by_status": at_stake,
+        "risk_level": risk_level(break_rate, spec),
+        "threshold_passed": break_rate <= spec.thresholds.max_break_rate,
+        "thresholds": spec.thresholds.model_dump(),
+        "row_conservation": conservation,
+        **_key_findings(figures),
+    }
 
 
 def _key_findings(figures: dict[str, Any]) -> dict[str, Any]:

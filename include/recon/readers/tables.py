@@ -126,16 +126,7 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
             row=0,
             hint="every column needs a name in the first line",
         )
-    if repeated := repeated_names(header):
-        name, positions = repeated[0]
-        more = f" (and {len(repeated) - 1} more repeated)" if len(repeated) > 1 else ""
-        raise InputFileError(
-            str(path),
-            f"header names column `{shown(name)}` more than once, at positions "
-            f"{', '.join(map(str, positions))}{more}",
-            row=0,
-            hint="rename one of them: recon cannot tell which one to compare",
-        )
+    refuse_repeated_names(path, header)
     transcoded: bytes | None = None
     if encoding not in _UTF8:  # polars reads only UTF-8: transcode once, in memory
         transcoded = _transcode(path, encoding, options.encoding_option)
@@ -166,12 +157,24 @@ def _scan_csv(path: Path, options: ReadOptions) -> pl.LazyFrame:
     return frame
 
 
-def repeated_names(header: Sequence[str]) -> list[tuple[str, list[int]]]:
-    """Column names that occur more than once, each with its 1-based positions."""
+def refuse_repeated_names(path: Path, header: Sequence[str]) -> None:
+    """A header that names a column twice is refused, naming both positions (readers would
+    silently keep one, or rename the other)."""
     positions: dict[str, list[int]] = {}
     for index, name in enumerate(header, start=1):
         positions.setdefault(name.strip().strip('"'), []).append(index)
-    return [(name, where) for name, where in positions.items() if len(where) > 1]
+    repeated = [(name, where) for name, where in positions.items() if len(where) > 1]
+    if not repeated:
+        return
+    name, where = repeated[0]
+    more = f" (and {len(repeated) - 1} more repeated)" if len(repeated) > 1 else ""
+    raise InputFileError(
+        str(path),
+        f"header names column `{shown(name)}` more than once, at positions "
+        f"{', '.join(map(str, where))}{more}",
+        row=0,
+        hint="rename one of them: recon cannot tell which one to compare",
+    )
 
 
 def _refuse_wide_text(path: Path, head: bytes, option: str) -> None:
@@ -295,13 +298,4 @@ def _refuse_repeated_xlsx_header(path: Path, options: ReadOptions) -> None:
     sheet = fastexcel.read_excel(path).load_sheet(
         options.sheet if options.sheet is not None else 0, header_row=None, n_rows=1
     )
-    header = ["" if v is None else str(v) for v in sheet.to_polars().row(0)]
-    if repeated := repeated_names(header):
-        name, positions = repeated[0]
-        raise InputFileError(
-            str(path),
-            f"header names column `{shown(name)}` more than once, at positions "
-            f"{', '.join(map(str, positions))}",
-            row=0,
-            hint="rename one of them: recon cannot tell which one to compare",
-        )
+    refuse_repeated_names(path, ["" if v is None else str(v) for v in sheet.to_polars().row(0)])
