@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 
-from recon.errors import Problem, ReconError, SchemaError, did_you_mean
+from recon.errors import Problem, ReconError, SchemaError, did_you_mean, listed
 from recon.files import file_digest, replaced_atomically
 from recon_airflow.errors import BadInputError, failing_for_good
 from recon_airflow.outcome import Snapshot
@@ -169,7 +169,7 @@ class StagingOperator(BaseOperator):
 
 def missing_columns(available: Sequence[str], required: Sequence[str], file: str) -> list[Problem]:
     """One problem per required column the file lacks, with a did-you-mean where one is close."""
-    listing = f"the file's columns are {', '.join(available)}"
+    listing = f"the file's columns are {listed(available)}"  # capped: a header can be huge
     return [
         Problem(
             "required column missing",
