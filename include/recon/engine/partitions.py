@@ -28,7 +28,7 @@ def partition_count(left_rows: int, right_rows: int, rows_per_partition: int | N
 def count_rows(query: SideQuery) -> int:
     """Input rows, cheaply (Parquet metadata, a line count for CSV)."""
     try:
-        return int(query.raw.select(pl.len()).collect().item())
+        return int(query.length.collect().item())
     except pl.exceptions.PolarsError as exc:
         raise read_error(query.source, exc) from None
 

@@ -156,6 +156,7 @@ class SideQuery:
     checks: list[tuple[pl.Expr, pl.Expr]]  # (failed, reason) pairs
     canonical: dict[str, str]
     optimizations: pl.QueryOptFlags
+    length: pl.LazyFrame  # the input's row count (Parquet metadata; no row index in the way)
 
     def collect(self) -> pl.DataFrame:
         try:
@@ -201,6 +202,7 @@ def side_query(
     columns = _needed_columns(spec, side, agg)
     schema = frame.collect_schema()
     _refuse_nested(schema, columns, source)
+    length = frame.select(pl.len())
     frame = frame.select(columns).with_row_index(ROW, offset=1)
     exprs: list[pl.Expr] = []
     checks: list[tuple[pl.Expr, pl.Expr]] = []
@@ -233,7 +235,7 @@ def side_query(
     ).with_columns(key_hash(key_columns).alias(HASH))
     raw_text = frame.select(ROW, *[pl.col(c).alias(f"__raw_{c}") for c in columns])
     flags = pl.QueryOptFlags(projection_pushdown=not whole_rows)
-    return SideQuery(side, source, parsed, raw_text, columns, checks, canonical, flags)
+    return SideQuery(side, source, parsed, raw_text, columns, checks, canonical, flags, length)
 
 
 def finish(query: SideQuery, collected: pl.DataFrame, plan: Plan) -> Prepared:

@@ -21,7 +21,7 @@ from recon.engine.partitions import count_rows, partition_count, partitioned_sid
 from recon.engine.prepare import Plan, Prepared, finish, make_plan, prepare, read_error, side_query
 from recon.engine.publish import published
 from recon.engine.schema_diff import compare_schemas, refuse_differences
-from recon.engine.summary import summarize
+from recon.engine.summary import Figures, add_figures, figures_of, summarize
 from recon.engine.writer import write_results
 from recon.errors import InputFileError, ReconError
 from recon.files import file_digest, json_text
@@ -119,25 +119,31 @@ def reconcile_to_dir(
     ):
         staged = staging / RESULTS_FILE
         rows = {"left": 0, "right": 0}
+        figures: list[Figures] = []  # summed over partitions: the results are never read back
+
+        def whole() -> Iterator[tuple[Prepared, Prepared]]:  # a generator keeps no reference
+            yield (
+                finish(queries[0], queries[0].collect(), plan),
+                finish(queries[1], queries[1].collect(), plan),
+            )
 
         def chunks() -> Iterator[pl.DataFrame]:
-            if partitions == 1:
-                pieces: Iterable[tuple[Prepared, Prepared]] = [
-                    (
-                        finish(queries[0], queries[0].collect(), plan),
-                        finish(queries[1], queries[1].collect(), plan),
-                    )
-                ]
-            else:
-                pieces = partitioned_sides(*queries, plan, partitions, Path(work))
+            pieces = (
+                whole()
+                if partitions == 1
+                else partitioned_sides(*queries, plan, partitions, Path(work))
+            )
             for prepared_left, prepared_right in pieces:
                 rows["left"] += prepared_left.input_rows
                 rows["right"] += prepared_right.input_rows
-                yield match(prepared_left, prepared_right, plan)
+                result = match(prepared_left, prepared_right, plan)
+                del prepared_left, prepared_right  # written next: hold only the result
+                figures.append(figures_of(result, spec))
+                yield result
 
         write_results(chunks(), staged)
         described = inputs() if callable(inputs) else inputs
-        summary = summarize(pl.scan_parquet(staged), spec, input_rows=rows, inputs=described)
+        summary = summarize(add_figures(figures), spec, input_rows=rows, inputs=described)
         summary["partitions"] = partitions
         summary["schema"] = schema
         _stamp(summary, started)

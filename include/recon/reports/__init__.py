@@ -13,17 +13,12 @@ from typing import Any, Final
 import polars as pl
 
 from recon.errors import Problem, ReconError, did_you_mean
-from recon.reports.csv import CSV_FILE, write_csv
-from recon.reports.html import HTML_FILE, write_html
-from recon.reports.json import JSON_FILE, write_json
 from recon.reports.labels import Grouping
+from recon.reports.names import CSV_FILE, REPORT_FILES, REPORT_FORMATS
 from recon.reports.view import checked_schema, top_breaks
-from recon.reports.xlsx import XLSX_FILE, write_xlsx
 
 __all__ = ["REPORT_FILES", "REPORT_FORMATS", "write_reports"]
 
-REPORT_FORMATS: Final = ("html", "csv", "xlsx", "json")
-REPORT_FILES: Final = {"html": HTML_FILE, "csv": CSV_FILE, "xlsx": XLSX_FILE, "json": JSON_FILE}
 HTML_TOP_N: Final = 1000
 
 
@@ -44,6 +39,12 @@ def write_reports(
     :param html_top_n: how many of the largest breaks the HTML page and report.json list.
     """
     chosen = _checked_formats(formats)
+    # the writers load on use: jinja2 and xlsxwriter cost a run without reports 0.13 s
+    from recon.reports.csv import write_csv
+    from recon.reports.html import write_html
+    from recon.reports.json import write_json
+    from recon.reports.xlsx import write_xlsx
+
     if html_top_n < 0:
         raise ReconError(f"html_top_n must be 0 or more, got {html_top_n}")
     frame = results.lazy()

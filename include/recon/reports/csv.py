@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import polars as pl
 
 from recon.reports.labels import Grouping
 from recon.reports.safe import flat_cells, neutral_names, neutralize_formulas, replacing
 from recon.reports.view import break_rows, by_break_amount, checked_schema, key_columns
-
-CSV_FILE: Final = "breaks.csv"
 
 
 def csv_breaks(results: pl.LazyFrame, summary: Mapping[str, Any]) -> pl.LazyFrame:

@@ -29,7 +29,6 @@ from recon.reports.view import (
 )
 from recon.result import MATCHED, MISMATCHED
 
-HTML_FILE: Final = "report.html"
 TEMPLATE: Final = "report.html.j2"
 TEMPLATES_DIR: Final = Path(__file__).parent / "templates"
 _RISK_LEVELS: Final = ("low", "medium", "high")

@@ -7,13 +7,11 @@ import math
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path, PurePath
-from typing import Any, Final
+from typing import Any
 
 from recon.files import json_text
 from recon.reports.safe import replacing
 from recon.reports.view import TopBreaks, figures_by_group
-
-JSON_FILE: Final = "report.json"
 
 
 def jsonable(value: Any) -> Any:

@@ -30,7 +30,6 @@ from recon.reports.view import (
     key_columns,
 )
 
-XLSX_FILE: Final = "report.xlsx"
 COLUMNS_SECTION: Final = "Columns that differ"
 EXCEL_MAX_ROWS: Final = 1_048_576  # rows per sheet, header included
 SHEET_NAME_MAX: Final = 31
