@@ -165,6 +165,18 @@ def joined(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     return frame.drop(COLLISION)
 
 
+def streamed_join(left: pl.LazyFrame, right: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+    """``joined`` as one lazy query, for sides known to hold unique key hashes and no rejected
+    row. A pair of distinct keys sharing a hash gets the status COLLISION: the caller checks
+    for it and joins in memory instead."""
+    status = pl.when(pl.col(COLLISION)).then(pl.lit(COLLISION)).otherwise(pl.col("status"))
+    return (
+        _finish_join(_hash_join(left, right, plan), plan)
+        .with_columns(status.alias("status"))
+        .drop(COLLISION)
+    )
+
+
 def _finish_join(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     return (
         frame.pipe(classify, plan)
@@ -184,7 +196,9 @@ def _side_values(side: str, plan: Plan) -> list[pl.Expr]:
     ]
 
 
-def _hash_join(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
+def _hash_join(
+    left: pl.DataFrame | pl.LazyFrame, right: pl.DataFrame | pl.LazyFrame, plan: Plan
+) -> pl.LazyFrame:
     """Join on the key hash (u64) instead of the keys, flagging pairs whose keys differ."""
     keys = plan.key_names
     lk = [f"__lk_{k}" for k in keys]

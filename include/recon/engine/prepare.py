@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 
@@ -28,6 +29,7 @@ ROW = "__row"  # 1-based input row number (data rows, header excluded)
 HASH = "__h"  # u64 hash of the normalised key: joins and duplicate checks run on it
 COUNT = "__n"  # input rows behind a prepared row (1, or the group size after aggregation)
 BAD = "__bad"
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 REASON_SAMPLE = 40  # characters of a bad value quoted in a reason
 
 
@@ -240,7 +242,6 @@ def side_query(
 
 def finish(query: SideQuery, collected: pl.DataFrame, plan: Plan) -> Prepared:
     """Split the rejected rows (with their reasons) from the valid ones and aggregate those."""
-    agg: AggregateSide | None = getattr(plan.spec.aggregate, query.side)
     input_rows = collected.height
     invalid_rows = collected.filter(pl.col(BAD))
     if invalid_rows.height:
@@ -257,15 +258,22 @@ def finish(query: SideQuery, collected: pl.DataFrame, plan: Plan) -> Prepared:
     # filtering copies every column: skip it in the usual case of no rejected row
     valid = collected.filter(~pl.col(BAD)) if invalid_rows.height else collected
     del collected
+    return Prepared(matchable(valid, query, plan), invalid, input_rows)
+
+
+def matchable(valid: Frame, query: SideQuery, plan: Plan) -> Frame:
+    """Valid rows as matching takes them: canonical names, ROW, COUNT and HASH (aggregated
+    where the spec says so); in memory, or as a lazy query to stream."""
+    agg: AggregateSide | None = getattr(plan.spec.aggregate, query.side)
     valid = valid.select(ROW, HASH, *query.columns)
     if agg is not None:
         valid = _aggregate(valid, agg)
     else:
         valid = valid.with_columns(pl.lit(1, pl.UInt32).alias(COUNT))
-    canonical = query.canonical
-    valid = valid.rename({c: n for c, n in canonical.items() if c in valid.columns and c != n})
+    names = valid.collect_schema().names()
+    valid = valid.rename({c: n for c, n in query.canonical.items() if c in names and c != n})
     keep = [*plan.key_names, *[f.name for f in plan.fields], ROW, COUNT, HASH]
-    return Prepared(valid.select(keep), invalid, input_rows)
+    return valid.select(keep)
 
 
 def key_hash(keys: Sequence[pl.Expr]) -> pl.Expr:
@@ -373,7 +381,7 @@ def _empty_invalid(plan: Plan) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def _aggregate(frame: pl.DataFrame, agg: AggregateSide) -> pl.DataFrame:
+def _aggregate(frame: Frame, agg: AggregateSide) -> Frame:
     """group_by + (signed) sums; COUNT keeps how many input rows each group stands for."""
     sign = pl.lit(1)
     if agg.sign is not None:

@@ -18,9 +18,19 @@ import polars as pl
 
 from recon.engine.matching import match
 from recon.engine.partitions import count_rows, partition_count, partitioned_sides
-from recon.engine.prepare import Plan, Prepared, finish, make_plan, prepare, read_error, side_query
+from recon.engine.prepare import (
+    Plan,
+    Prepared,
+    SideQuery,
+    finish,
+    make_plan,
+    prepare,
+    read_error,
+    side_query,
+)
 from recon.engine.publish import published
 from recon.engine.schema_diff import compare_schemas, refuse_differences
+from recon.engine.streamed import screen, stream_results
 from recon.engine.summary import Figures, add_figures, figures_of, summarize
 from recon.engine.writer import write_results
 from recon.errors import InputFileError, ReconError
@@ -118,32 +128,14 @@ def reconcile_to_dir(
         tempfile.TemporaryDirectory(dir=staging, prefix=".spill-") as work,
     ):
         staged = staging / RESULTS_FILE
-        rows = {"left": 0, "right": 0}
-        figures: list[Figures] = []  # summed over partitions: the results are never read back
-
-        def whole() -> Iterator[tuple[Prepared, Prepared]]:  # a generator keeps no reference
-            yield (
-                finish(queries[0], queries[0].collect(), plan),
-                finish(queries[1], queries[1].collect(), plan),
-            )
-
-        def chunks() -> Iterator[pl.DataFrame]:
-            pieces = (
-                whole()
-                if partitions == 1
-                else partitioned_sides(*queries, plan, partitions, Path(work))
-            )
-            for prepared_left, prepared_right in pieces:
-                rows["left"] += prepared_left.input_rows
-                rows["right"] += prepared_right.input_rows
-                result = match(prepared_left, prepared_right, plan)
-                del prepared_left, prepared_right  # written next: hold only the result
-                figures.append(figures_of(result, spec))
-                yield result
-
-        write_results(chunks(), staged)
+        screened = screen(*queries, plan) if partitions == 1 else None
+        if screened is not None and stream_results(*queries, plan, staged):
+            rows = {"left": screened.left_rows, "right": screened.right_rows}
+            figures = figures_of(pl.scan_parquet(staged), spec)
+        else:
+            rows, figures = _match_in_memory(queries, plan, partitions, Path(work), staged)
         described = inputs() if callable(inputs) else inputs
-        summary = summarize(add_figures(figures), spec, input_rows=rows, inputs=described)
+        summary = summarize(figures, spec, input_rows=rows, inputs=described)
         summary["partitions"] = partitions
         summary["schema"] = schema
         _stamp(summary, started)
@@ -153,6 +145,34 @@ def reconcile_to_dir(
 
             write_reports(pl.scan_parquet(staged), summary, staging, formats)
     return ReconResult(summary, path=out / RESULTS_FILE)
+
+
+def _match_in_memory(
+    queries: tuple[SideQuery, SideQuery], plan: Plan, partitions: int, work: Path, path: Path
+) -> tuple[dict[str, int], Figures]:
+    """Match each partition's two sides in memory and write the results to ``path``; the
+    input rows and the figures, summed over partitions (the results are never read back)."""
+    rows = {"left": 0, "right": 0}
+    figures: list[Figures] = []
+
+    def whole() -> Iterator[tuple[Prepared, Prepared]]:  # a generator keeps no reference
+        yield (
+            finish(queries[0], queries[0].collect(), plan),
+            finish(queries[1], queries[1].collect(), plan),
+        )
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        pieces = whole() if partitions == 1 else partitioned_sides(*queries, plan, partitions, work)
+        for prepared_left, prepared_right in pieces:
+            rows["left"] += prepared_left.input_rows
+            rows["right"] += prepared_right.input_rows
+            result = match(prepared_left, prepared_right, plan)
+            del prepared_left, prepared_right  # written next: hold only the result
+            figures.append(figures_of(result, plan.spec))
+            yield result
+
+    write_results(chunks(), path)
+    return rows, add_figures(figures)
 
 
 @contextmanager
