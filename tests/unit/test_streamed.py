@@ -13,6 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from recon.engine import prepare, streamed
+from recon.engine.prepare import SIDES
 from recon.engine.reconcile import compare_files, reconcile
 from recon.engine.streamed import screen
 from recon.readers.tables import DEFAULT_READ, scan_table
@@ -76,11 +77,15 @@ def stable(summary: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if k not in VOLATILE}
 
 
-def screened(left: Path, right: Path) -> streamed.Screened | None:
+def sides(left: Path, right: Path) -> tuple[prepare.SideQuery, prepare.SideQuery, prepare.Plan]:
     frames = scan_table(left, DEFAULT_READ), scan_table(right, DEFAULT_READ)
     plan = prepare.make_plan(SPEC, *(f.collect_schema() for f in frames), ("l", "r"))
-    queries = [prepare.side_query(f, plan, s, s) for f, s in zip(frames, ("left", "right"))]
-    return screen(*queries, plan)
+    queries = [prepare.side_query(f, plan, s, s) for f, s in zip(frames, SIDES, strict=True)]
+    return queries[0], queries[1], plan
+
+
+def screened(left: Path, right: Path) -> streamed.Screened | None:
+    return screen(*sides(left, right))
 
 
 def test_streamed_results_equal_the_in_memory_ones(tmp_path: Path) -> None:
@@ -94,17 +99,31 @@ def test_streamed_results_equal_the_in_memory_ones(tmp_path: Path) -> None:
     assert counts["left_only"] == 30 and counts["right_only"] == 50 and counts["mismatched"] > 0
 
 
-def test_a_duplicate_or_a_rejected_row_is_left_to_the_in_memory_way(tmp_path: Path) -> None:
+def test_a_duplicate_key_is_left_to_the_in_memory_way(tmp_path: Path) -> None:
     left, right = pair(tmp_path, rows=200)
     frame = pl.read_parquet(left)
     frame.vstack(frame.head(1)).write_parquet(tmp_path / "dup.parquet")
-    frame.with_columns(
+    assert screened(tmp_path / "dup.parquet", right) is None
+    result = compare_files(SPEC, tmp_path / "dup.parquet", right, tmp_path / "out")
+    assert result.summary["counts"]["duplicate"] == 1
+
+
+def test_a_rejected_row_found_while_streaming_hands_over_to_the_in_memory_way(
+    tmp_path: Path,
+) -> None:
+    left, right = pair(tmp_path, rows=200)
+    frame = pl.read_parquet(left)
+    blank = frame.with_columns(
         pl.when(pl.col("id") == frame["id"][0]).then(None).otherwise(pl.col("id")).alias("id")
-    ).write_parquet(tmp_path / "blank.parquet")
-    for name, status in (("dup.parquet", "duplicate"), ("blank.parquet", "invalid")):
-        assert screened(tmp_path / name, right) is None
-        result = compare_files(SPEC, tmp_path / name, right, tmp_path / name.split(".")[0])
-        assert result.summary["counts"][status] == 1
+    )
+    blank.write_parquet(tmp_path / "blank.parquet")
+    left_query, right_query, plan = sides(tmp_path / "blank.parquet", right)
+    counts = screen(left_query, right_query, plan)
+    assert counts is not None  # only the keys are read first: a blank one is one hash
+    assert streamed.stream_results(left_query, right_query, plan, counts, tmp_path / "x") is None
+    result = compare_files(SPEC, tmp_path / "blank.parquet", right, tmp_path / "out")
+    assert result.summary["counts"]["invalid"] == 1
+    assert result.summary["row_conservation"]["ok"]
 
 
 def weak_hash(keys: Sequence[pl.Expr]) -> pl.Expr:

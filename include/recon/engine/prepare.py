@@ -261,15 +261,18 @@ def finish(query: SideQuery, collected: pl.DataFrame, plan: Plan) -> Prepared:
     return Prepared(matchable(valid, query, plan), invalid, input_rows)
 
 
-def matchable(valid: Frame, query: SideQuery, plan: Plan) -> Frame:
+def matchable(valid: Frame, query: SideQuery, plan: Plan, *, count: pl.Expr | None = None) -> Frame:
     """Valid rows as matching takes them: canonical names, ROW, COUNT and HASH (aggregated
-    where the spec says so); in memory, or as a lazy query to stream."""
+    where the spec says so); in memory, or as a lazy query to stream.
+
+    :param count: COUNT of an unaggregated row (default 1).
+    """
     agg: AggregateSide | None = getattr(plan.spec.aggregate, query.side)
-    valid = valid.select(ROW, HASH, *query.columns)
     if agg is not None:
-        valid = _aggregate(valid, agg)
+        valid = _aggregate(valid.select(ROW, HASH, *query.columns), agg)
     else:
-        valid = valid.with_columns(pl.lit(1, pl.UInt32).alias(COUNT))
+        one = pl.lit(1, pl.UInt32) if count is None else count
+        valid = valid.select(ROW, HASH, *query.columns, one.alias(COUNT))
     names = valid.collect_schema().names()
     valid = valid.rename({c: n for c, n in query.canonical.items() if c in names and c != n})
     keep = [*plan.key_names, *[f.name for f in plan.fields], ROW, COUNT, HASH]

@@ -129,9 +129,9 @@ def reconcile_to_dir(
     ):
         staged = staging / RESULTS_FILE
         screened = screen(*queries, plan) if partitions == 1 else None
-        if screened is not None and stream_results(*queries, plan, staged):
-            rows = {"left": screened.left_rows, "right": screened.right_rows}
-            figures = figures_of(pl.scan_parquet(staged), spec)
+        streamed = screened and stream_results(*queries, plan, screened, staged)
+        if screened and streamed:
+            rows, figures = {"left": screened.left_rows, "right": screened.right_rows}, streamed
         else:
             rows, figures = _match_in_memory(queries, plan, partitions, Path(work), staged)
         described = inputs() if callable(inputs) else inputs

@@ -1,12 +1,13 @@
 """The usual case as one streaming query: both inputs read, joined, classified and written to
 ``results.parquet`` without either side or the result ever held whole in memory.
 
-It applies when a first pass over the key hashes and row checks (``screen``) finds nothing that
-matching would have to sort out in memory: no rejected row, no key hash twice on one side, no
-aggregation, no CSV side whose every field must be parsed (one query has one set of
-optimisations, and that side's would read every column of the other). Anything else, the rare
-pair of distinct keys sharing a hash, and any error (which the in-memory way then reports
-against the right input) goes the in-memory way (``matching.match``), which gives the same rows.
+A first pass reads only the keys (``screen``): a key hash twice on one side, an aggregation,
+or a CSV side whose every field must be parsed (one query has one set of optimisations, and
+that side's would read every column of the other) sends the run the in-memory way
+(``matching.match``), which gives the same rows. So does what only the streamed pass can see,
+found in its figures: a rejected row (it counts 0 input rows there, so the row counts fall
+short), two distinct keys sharing a hash across sides (status COLLISION), or any error (which
+the in-memory way then reports against the right input).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pathlib import Path
 
 import polars as pl
 
-from recon.engine.matching import COLLISION, streamed_join
+from recon.engine.matching import streamed_join
 from recon.engine.prepare import BAD, HASH, Plan, SideQuery, matchable
+from recon.engine.summary import Figures, figures_of
 from recon.engine.writer import WRITE_OPTIONS
+from recon.result import STATUSES
 
 
 @dataclass(frozen=True)
@@ -36,27 +39,35 @@ def screen(left: SideQuery, right: SideQuery, plan: Plan) -> Screened | None:
         return None
     if not (left.optimizations.projection_pushdown and right.optimizations.projection_pushdown):
         return None  # a CSV side parsed whole: read it once, in memory
-    counts = []
-    for query in (left, right):
-        try:
-            checked = query.frame.select(HASH, BAD).collect(engine="streaming")
-        except pl.exceptions.PolarsError:
-            return None  # the in-memory way reads it again and says what is wrong
-        if checked[BAD].any() or checked[HASH].n_unique() != checked.height:
-            return None
-        counts.append(checked.height)
-    return Screened(*counts)
+    try:  # both sides at once; one column is small enough for the in-memory engine
+        frames = pl.collect_all([query.frame.select(HASH) for query in (left, right)])
+    except pl.exceptions.PolarsError:
+        return None  # the in-memory way reads them again and says what is wrong
+    hashes = [frame.to_series() for frame in frames]
+    if any(column.n_unique() != column.len() for column in hashes):
+        return None
+    return Screened(hashes[0].len(), hashes[1].len())
 
 
-def stream_results(left: SideQuery, right: SideQuery, plan: Plan, path: Path) -> bool:
-    """Write every result row of two screened sides to ``path``; False (and nothing to keep in
-    ``path``) when two distinct keys shared a hash and the in-memory way must decide."""
+def stream_results(
+    left: SideQuery, right: SideQuery, plan: Plan, screened: Screened, path: Path
+) -> Figures | None:
+    """Write every result row of two screened sides to ``path`` and return their figures; None
+    (and nothing to keep in ``path``) when the in-memory way must decide."""
+    # a rejected row stands for 0 input rows: the row counts fall short of the screen's
+    counted = (~pl.col(BAD)).cast(pl.UInt32)
     query = streamed_join(
-        matchable(left.frame, left, plan), matchable(right.frame, right, plan), plan
+        matchable(left.frame, left, plan, count=counted),
+        matchable(right.frame, right, plan, count=counted),
+        plan,
     )
     try:
         query.sink_parquet(path, **WRITE_OPTIONS)
     except pl.exceptions.PolarsError:
-        return False
-    collided = pl.scan_parquet(path).select((pl.col("status") == COLLISION).any()).collect()
-    return not collided.item()
+        return None
+    figures = figures_of(pl.scan_parquet(path), plan.spec)
+    collided = figures["records"] != sum(figures[f"n_{status}"] for status in STATUSES)
+    rows = (figures["left_rows"], figures["right_rows"])
+    if collided or rows != (screened.left_rows, screened.right_rows):
+        return None
+    return figures
