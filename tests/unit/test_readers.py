@@ -155,7 +155,8 @@ def test_xlsx_sheet_by_name_and_values_as_text(tmp_path: Path) -> None:
 def test_ragged_line_deep_in_a_file_is_never_read_shifted(
     tmp_path: Path, rows_per_partition: int | None
 ) -> None:
-    """The spec needs only id and name: without whole-row parsing polars would read `Doe`."""
+    """The spec needs only id and name: polars would read `Doe`, but the file was checked
+    row by row for its field count when it was opened (readers.csv_shape)."""
     path = tmp_path / "big.csv"
     body = "".join(f"{i},n{i},{i}.5\n" for i in range(50_000))
     path.write_text(f"id,name,amount\n{body}50000,Doe, John,3\n")

@@ -45,7 +45,6 @@ def spill(query: SideQuery, partitions: int, directory: Path) -> Path:
             mkdir=True,
             compression="lz4",
             statistics=False,
-            optimizations=query.optimizations,
         )
     except pl.exceptions.PolarsError as exc:
         raise read_error(query.source, exc) from None

@@ -31,6 +31,7 @@ COUNT = "__n"  # input rows behind a prepared row (1, or the group size after ag
 BAD = "__bad"
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 REASON_SAMPLE = 40  # characters of a bad value quoted in a reason
+STAGED = "__v_"  # a column's parsed value while its checks run
 
 
 @dataclass(frozen=True)
@@ -157,12 +158,11 @@ class SideQuery:
     columns: list[str]
     checks: list[tuple[pl.Expr, pl.Expr]]  # (failed, reason) pairs
     canonical: dict[str, str]
-    optimizations: pl.QueryOptFlags
     length: pl.LazyFrame  # the input's row count (Parquet metadata; no row index in the way)
 
     def collect(self) -> pl.DataFrame:
         try:
-            return self.frame.collect(engine="streaming", optimizations=self.optimizations)
+            return self.frame.collect(engine="streaming")
         except pl.exceptions.PolarsError as exc:
             raise read_error(self.source, exc) from None
 
@@ -190,15 +190,9 @@ def prepare(frame: pl.LazyFrame, plan: Plan, side: str, source: str) -> Prepared
     return finish(query, query.collect(), plan)
 
 
-def side_query(
-    frame: pl.LazyFrame, plan: Plan, side: str, source: str, *, whole_rows: bool = False
-) -> SideQuery:
-    """Build the lazy query for one side.
-
-    :param whole_rows: parse every field of every row even where the spec needs few columns.
-        For CSV: polars checks a line's field count only when it parses the whole line, so
-        without this a row with an extra delimiter would be read silently shifted.
-    """
+def side_query(frame: pl.LazyFrame, plan: Plan, side: str, source: str) -> SideQuery:
+    """Build the lazy query for one side (only the columns the spec needs are read: a CSV's
+    rows were all checked for their field count when it was opened, see readers.csv_shape)."""
     spec = plan.spec
     agg: AggregateSide | None = getattr(spec.aggregate, side)
     columns = _needed_columns(spec, side, agg)
@@ -206,7 +200,8 @@ def side_query(
     _refuse_nested(schema, columns, source)
     length = frame.select(pl.len())
     frame = frame.select(columns).with_row_index(ROW, offset=1)
-    exprs: list[pl.Expr] = []
+    staged: dict[str, pl.Expr] = {}  # column -> its parsed value, computed once as STAGED
+    finals: list[pl.Expr] = []
     checks: list[tuple[pl.Expr, pl.Expr]] = []
     canonical = _canonical_names(spec, side)
     field_by_column = {f.column(side): f for f in plan.fields}
@@ -218,26 +213,32 @@ def side_query(
         dtype = schema[column]
         value = text_rules(raw, steps) if dtype == pl.String else raw
         field = field_by_column.get(column)
+        kind = field.kind if field is not None else "number" if column in sum_columns else None
+        parsed = pl.col(f"{STAGED}{column}")
         if name in plan.key_dtypes:
-            value = value.cast(plan.key_dtypes[name])
-            blank = is_blank(value) if plan.key_dtypes[name] == pl.String else value.is_null()
+            staged[column] = value.cast(plan.key_dtypes[name])
+            blank = is_blank(parsed) if plan.key_dtypes[name] == pl.String else parsed.is_null()
             checks.append((blank, pl.format("key `{}` is empty", pl.lit(column))))
-        elif field is not None:
-            value = _parse(value, raw, field.kind, steps, dtype, column, checks)
+            value = parsed
+        elif kind is not None and (parse := _parser(value, kind, steps, dtype)) is not None:
+            staged[column] = parse
+            value = _checked(parsed, raw, kind, _formats(steps), column, checks)
+        if field is not None:
             value = value.cast(plan.field_dtypes[field.name])
-        elif column in sum_columns:
-            value = _parse(value, raw, "number", steps, dtype, column, checks)
-        exprs.append(value.alias(column))
-    bad = pl.any_horizontal([failed for failed, _ in checks]) if checks else pl.lit(False)
+        finals.append(value.alias(column))
+    flags = [f"__failed{i}" for i in range(len(checks))]
+    bad = pl.any_horizontal(flags) if checks else pl.lit(False)
     key_columns = [pl.col(getattr(k, side)).alias(k.name) for k in spec.keys]
-    parsed = frame.with_columns(
-        *exprs,
-        bad.alias(BAD),
-        *[failed.alias(f"__failed{i}") for i, (failed, _) in enumerate(checks)],
-    ).with_columns(key_hash(key_columns).alias(HASH))
+    # in three steps, so each parse and each check runs once (one with_columns repeats them)
+    parsed_frame = (
+        frame.with_columns(parse.alias(f"{STAGED}{c}") for c, parse in staged.items())
+        .with_columns(failed.alias(flag) for (failed, _), flag in zip(checks, flags, strict=True))
+        .with_columns(*finals, bad.alias(BAD))
+        .drop(f"{STAGED}{column}" for column in staged)
+        .with_columns(key_hash(key_columns).alias(HASH))
+    )
     raw_text = frame.select(ROW, *[pl.col(c).alias(f"__raw_{c}") for c in columns])
-    flags = pl.QueryOptFlags(projection_pushdown=not whole_rows)
-    return SideQuery(side, source, parsed, raw_text, columns, checks, canonical, flags, length)
+    return SideQuery(side, source, parsed_frame, raw_text, columns, checks, canonical, length)
 
 
 def finish(query: SideQuery, collected: pl.DataFrame, plan: Plan) -> Prepared:
@@ -247,9 +248,7 @@ def finish(query: SideQuery, collected: pl.DataFrame, plan: Plan) -> Prepared:
     if invalid_rows.height:
         try:
             rejected = invalid_rows.lazy().select(ROW)
-            raws = query.raw.join(rejected, on=ROW, how="semi").collect(
-                optimizations=query.optimizations
-            )
+            raws = query.raw.join(rejected, on=ROW, how="semi").collect()
         except pl.exceptions.PolarsError as exc:
             raise read_error(query.source, exc) from None
         invalid = _reasons(invalid_rows, raws, query.checks, query.columns, query.canonical, plan)
@@ -302,29 +301,39 @@ def _canonical_names(spec: ReconSpec, side: str) -> dict[str, str]:
     return names
 
 
-def _parse(
-    value: pl.Expr,
+def _formats(steps: Sequence[NormalizeStep]) -> tuple[str, ...]:
+    return next((s.date_formats for s in steps if s.rule == "date_formats"), ())
+
+
+def _parser(
+    value: pl.Expr, kind: str, steps: Sequence[NormalizeStep], dtype: pl.DataType
+) -> pl.Expr | None:
+    """How text becomes the field's kind (None: nothing to parse, a native or text value)."""
+    if dtype != pl.String or kind == "string":
+        return None
+    if kind == "number":
+        fmt = next((s.number for s in steps if s.rule == "number"), None)
+        return parsed_number(value, fmt) if fmt is not None else plain_number(value)
+    formats = _formats(steps)
+    parsed = parsed_date(value, formats or DEFAULT_DATE_FORMATS)
+    if formats:
+        return parsed
+    # %Y would read 01-02-26 as the year 1: defaults take whole years only
+    whole_year = value.str.contains(r"^\s*(\d{4}|\d{1,2}-[A-Za-z]{3}-\d{4})")
+    return pl.when(whole_year).then(parsed)
+
+
+def _checked(
+    parsed: pl.Expr,
     raw: pl.Expr,
     kind: str,
-    steps: Sequence[NormalizeStep],
-    dtype: pl.DataType,
+    formats: Sequence[str],
     column: str,
     checks: list[tuple[pl.Expr, pl.Expr]],
 ) -> pl.Expr:
-    """Parse text into the field's kind, adding to ``checks`` what makes a row invalid: text
-    that does not parse, and for numbers text that parses to NaN or an infinity (``inf``,
-    ``1e309``: no amount, and it would match anything by slack; its value becomes null)."""
-    if dtype != pl.String or kind == "string":
-        return value
-    formats = next((s.date_formats for s in steps if s.rule == "date_formats"), ())
-    if kind == "number":
-        fmt = next((s.number for s in steps if s.rule == "number"), None)
-        parsed = parsed_number(value, fmt) if fmt is not None else plain_number(value)
-    else:
-        parsed = parsed_date(value, formats or DEFAULT_DATE_FORMATS)
-        if not formats:  # %Y would read 01-02-26 as the year 1: defaults take whole years only
-            whole_year = value.str.contains(r"^\s*(\d{4}|\d{1,2}-[A-Za-z]{3}-\d{4})")
-            parsed = pl.when(whole_year).then(parsed)
+    """The parsed value, adding to ``checks`` what makes a row invalid: text that does not
+    parse, and for numbers text that parses to NaN or an infinity (``inf``, ``1e309``: no
+    amount, and it would match anything by slack; its value becomes null)."""
     failed = parsed.is_null() & ~is_blank(raw)
     checks.append((failed, _cannot_parse(column, raw, kind, declared=bool(formats))))
     if kind != "number":

@@ -100,14 +100,12 @@ def reconcile_to_dir(
     sources: tuple[str, str] = ("left", "right"),
     inputs: Inputs | Callable[[], Inputs] | None = None,
     rows_per_partition: int | None = None,
-    whole_rows: tuple[bool, bool] = (False, False),
     reports: Iterable[str] = (),
 ) -> ReconResult:
     """Reconcile into ``out_dir/results.parquet`` and ``summary.json`` with bounded memory.
 
     Inputs larger than ``rows_per_partition`` are hash-partitioned on disk and reconciled one
     partition at a time. Nothing appears in ``out_dir`` unless the whole run succeeds.
-    ``whole_rows``: per side, parse every field of every row (CSV sources; see side_query).
     ``inputs``: what summary.json says of each input, or a callable asked for it once the
     results are written (so checksums computed meanwhile make it into the one summary write).
     """
@@ -116,8 +114,8 @@ def reconcile_to_dir(
     _mkdir(out.parent)
     plan, schema = _plan(spec, left, right, sources)
     queries = (
-        side_query(left, plan, "left", sources[0], whole_rows=whole_rows[0]),
-        side_query(right, plan, "right", sources[1], whole_rows=whole_rows[1]),
+        side_query(left, plan, "left", sources[0]),
+        side_query(right, plan, "right", sources[1]),
     )
     partitions = partition_count(count_rows(queries[0]), count_rows(queries[1]), rows_per_partition)
     formats = list(reports)
@@ -225,10 +223,6 @@ def compare_files(
                 sources=(str(paths["left"]), str(paths["right"])),
                 inputs=lambda: _inputs(paths, digests),
                 rows_per_partition=rows_per_partition,
-                whole_rows=(
-                    file_format(paths["left"]) == "csv",
-                    file_format(paths["right"]) == "csv",
-                ),
                 reports=reports,
             )
         except InputFileError as exc:

@@ -1,10 +1,8 @@
 """The usual case as one streaming query: both inputs read, joined, classified and written to
 ``results.parquet`` without either side or the result ever held whole in memory.
 
-A first pass reads only the keys (``screen``): a key hash twice on one side, an aggregation,
-or a CSV side whose every field must be parsed (one query has one set of optimisations, and
-that side's would read every column of the other) sends the run the in-memory way
-(``matching.match``), which gives the same rows. So does what only the streamed pass can see,
+A first pass reads only the keys (``screen``): a key hash twice on one side or an aggregation
+sends the run the in-memory way (``matching.match``), which gives the same rows. So does what only the streamed pass can see,
 found in its figures: a rejected row (it counts 0 input rows there, so the row counts fall
 short), two distinct keys sharing a hash across sides (status COLLISION), or any error (which
 the in-memory way then reports against the right input).
@@ -37,8 +35,6 @@ def screen(left: SideQuery, right: SideQuery, plan: Plan) -> Screened | None:
     spec = plan.spec
     if spec.aggregate.left is not None or spec.aggregate.right is not None:
         return None
-    if not (left.optimizations.projection_pushdown and right.optimizations.projection_pushdown):
-        return None  # a CSV side parsed whole: read it once, in memory
     try:  # both sides at once; one column is small enough for the in-memory engine
         frames = pl.collect_all([query.frame.select(HASH) for query in (left, right)])
     except pl.exceptions.PolarsError:
