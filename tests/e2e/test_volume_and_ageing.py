@@ -78,8 +78,7 @@ def test_a_day_without_data_is_incomplete_loaded_and_alerted(
         assert problems == [
             "processor side: 0 rows, expected at least 1 (0 of 3 days of history needed for "
             "a median)",
-            "ledger side: 0 rows, expected at least 1 (0 of 3 days of history needed for a "
-            "median)",
+            "ledger side: 0 rows, expected at least 1 (0 of 3 days of history needed for a median)",
         ]
     checks = pg_rows(
         "select source, side, passed, observed from recon.data_quality_checks "
@@ -109,9 +108,9 @@ def test_a_day_without_data_is_incomplete_loaded_and_alerted(
     # the seeded day next to it is complete: it has its rows
     run = run_for(payments_dag, SEEDED, logical(SEEDED, 6))
     assert run.state == "success", task_states(run)
-    assert pg_rows(
-        "select distinct status from recon.runs where business_date = %s", SEEDED
-    ) == [("succeeded",)]
+    assert pg_rows("select distinct status from recon.runs where business_date = %s", SEEDED) == [
+        ("succeeded",)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -174,9 +173,9 @@ def test_breaks_age_across_three_dates_and_an_empty_file_is_held_to_its_history(
     assert open_keys == set(third) and not cleared & open_keys  # cleared: not open any more
     for key in set(third) - set(second):  # new on the third date
         assert third[key] == (AUM_DAYS[2], 0)
-    assert pg_rows(
-        "select distinct status from recon.runs where recon = 'aum_recon'"
-    ) == [("succeeded",)]
+    assert pg_rows("select distinct status from recon.runs where recon = 'aum_recon'") == [
+        ("succeeded",)
+    ]
 
     # --- the fourth date: the CAMS export is empty; KARVY's is as usual
     smtp_clean.reset()
