@@ -115,17 +115,29 @@ def killed_at_exit(procs: list[psutil.Process]) -> Iterator[None]:
                 proc.kill()
 
 
-def test_sigterm_stops_airflow_and_every_server_with_the_closing_lines(tmp_path: Path) -> None:
-    port = free_port()
+def started(args: list[str]) -> tuple[subprocess.Popen[str], Output]:
+    """``args`` in a session of its own, its output gathered."""
     proc = subprocess.Popen(
-        command(tmp_path / "home", port),
+        args,
         env=environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
-    out = Output(proc)
+    return proc, Output(proc)
+
+
+def stopped_for_good(tree: list[psutil.Process], out: Output) -> None:
+    """The closing lines were printed, and none of the processes is left."""
+    assert out.text().splitlines()[-2:] == list(CLOSING)
+    left = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, [p.cmdline() for p in left]
+
+
+def test_sigterm_stops_airflow_and_every_server_with_the_closing_lines(tmp_path: Path) -> None:
+    port = free_port()
+    proc, out = started(command(tmp_path / "home", port))
     tree: list[psutil.Process] = []
     with killed_at_exit(tree):
         out.wait_for(r"^Airflow UI:", timeout=240)
@@ -139,11 +151,8 @@ def test_sigterm_stops_airflow_and_every_server_with_the_closing_lines(tmp_path:
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=120) == 0, out.text()
-        text = out.text()
-        assert "SIGTERM: stopping Airflow and the servers ..." in text
-        assert text.splitlines()[-2:] == list(CLOSING)
-        left = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-        assert not left, [p.cmdline() for p in left]
+        assert "SIGTERM: stopping Airflow and the servers ..." in out.text()
+        stopped_for_good(tree, out)
         assert wait_until_closed(pg_port) and wait_until_closed(port)
 
 
@@ -151,15 +160,8 @@ def test_when_its_parent_is_killed_the_servers_stop_too(tmp_path: Path) -> None:
     """As under `make airflow` when make gets the SIGTERM: the parent goes, we stop."""
     port = free_port()
     inner = " ".join(f"'{part}'" for part in command(tmp_path / "home", port))
-    parent = subprocess.Popen(
-        ["/bin/sh", "-c", f"{inner}; echo parent done"],  # not exec'd: sh stays the parent
-        env=environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    out = Output(parent)
+    # not exec'd: sh stays the parent
+    parent, out = started(["/bin/sh", "-c", f"{inner}; echo parent done"])
     tree: list[psutil.Process] = []
     with killed_at_exit(tree):
         out.wait_for(r"^Airflow UI:", timeout=240)
@@ -170,7 +172,5 @@ def test_when_its_parent_is_killed_the_servers_stop_too(tmp_path: Path) -> None:
         parent.kill()  # SIGKILL: the parent cannot pass anything on
         parent.wait(timeout=10)
         ours.wait(timeout=120)
-        assert out.text().splitlines()[-2:] == list(CLOSING)
-        left = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-        assert not left, [p.cmdline() for p in left]
+        stopped_for_good(tree, out)
         assert wait_until_closed(pg_port)
