@@ -34,6 +34,7 @@ from recon_airflow.operators.sftp_dbf_to_staging import SftpDbfToStagingOperator
 from recon_airflow.operators.verified_sftp_sensor import VerifiedSFTPSensor
 from recon_airflow.pipelines.aum import DAYS_BEFORE, TIMEZONE, merge_registrars, plan_run
 from recon_airflow.pipelines.common import plan_list, publish_all
+from recon_airflow.pipelines.volume import check_volumes
 
 REGISTRARS = ["CAMS", "KARVY"]  # must match config/pipelines/aum_recon.yaml (a test checks)
 OPS_EMAIL = ["operations@example.test"]
@@ -109,8 +110,11 @@ def aum_recon() -> None:
     ).expand(left=fetch.output)
     wait >> fetch
     merged = merge_registrars(reconciled.output, ledger.output, plan["business_date"])
+    checked = check_volumes(
+        merged["sources"], pipeline="aum_recon", postgres_conn_id=CONN["postgres"]
+    )
     published = publish_all(
-        merged["sources"], merged["combined"], s3_conn_id=CONN["s3"], pipeline="aum_recon"
+        checked, merged["combined"], s3_conn_id=CONN["s3"], pipeline="aum_recon"
     )
     to_postgres = PostgresResultsOperator.partial(
         task_id="load_postgres", postgres_conn_id=CONN["postgres"]

@@ -37,6 +37,7 @@ from recon_airflow.operators.processor_to_staging import ProcessorToStagingOpera
 from recon_airflow.operators.sql_to_staging import SqlToStagingOperator
 from recon_airflow.pipelines.common import plan_list, publish_all
 from recon_airflow.pipelines.payments import DAYS_BEFORE, TIMEZONE, merge_processors, plan_run
+from recon_airflow.pipelines.volume import check_volumes
 
 PROCESSORS = ["stripe", "paypal", "square"]  # must match config/pipelines/payments_recon.yaml
 FINANCE_EMAIL = ["finance-ops@example.test"]
@@ -109,9 +110,10 @@ def payments_recon() -> None:
         tolerance="{{ params.tolerance }}",
     ).expand(processor=extracts.output)
     combined = merge_processors(reconciled.output, plan["spec"], plan["business_date"])
-    published = publish_all(
-        reconciled.output, combined, s3_conn_id=CONN["s3"], pipeline="payments_recon"
+    checked = check_volumes(
+        reconciled.output, pipeline="payments_recon", postgres_conn_id=CONN["postgres"]
     )
+    published = publish_all(checked, combined, s3_conn_id=CONN["s3"], pipeline="payments_recon")
     loaded = PostgresResultsOperator.partial(
         task_id="load_postgres", postgres_conn_id=CONN["postgres"]
     ).expand(outcome=published)

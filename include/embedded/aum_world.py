@@ -2,11 +2,12 @@
 
 The registrars' DBF files go to the SFTP server under the paths the pipeline config names for
 that business date; the ledger's transactions go to MongoDB (``recon.transactions``).
+``seed_aum_days`` does it for several dates of one book (their files, one ledger).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pymongo import MongoClient
@@ -41,4 +42,18 @@ def seed_aum(
     """Holdings on SFTP and the ledger in MongoDB; returns what went where."""
     files = put_holdings(sftp, sample, registrars)
     docs = seed_ledger(mongo, sample.ledger, database=LEDGER_DATABASE, collection=LEDGER_COLLECTION)
+    return {"files": files, "ledger_documents": docs}
+
+
+def seed_aum_days(
+    sftp: EmbeddedSftp, mongo: MongoClient[dict[str, Any]], samples: Sequence[AumSample]
+) -> dict[str, Any]:
+    """Several dates of one book (``worlds.aum.generate_aum_days``): every date's files on
+    SFTP, their shared ledger in MongoDB once; returns what went where."""
+    if len({s.ledger for s in samples}) != 1:
+        raise ValueError("the samples must share one ledger (generate_aum_days)")
+    files = [path for sample in samples for path in put_holdings(sftp, sample).values()]
+    docs = seed_ledger(
+        mongo, samples[0].ledger, database=LEDGER_DATABASE, collection=LEDGER_COLLECTION
+    )
     return {"files": files, "ledger_documents": docs}

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
-from embedded.aum_world import seed_aum
+from embedded.aum_world import seed_aum, seed_aum_days
 from embedded.stack import LocalStack
-from worlds.aum import AumSample, generate_aum
+from worlds.aum import AumSample, generate_aum, generate_aum_days
 
 OPEN_BREAKS_SQL = (
     "select source, key->>'folio' as folio, key->>'product' as product, status, "
@@ -30,6 +31,21 @@ def seed(stack: LocalStack, out: Path, business_date: dt.date, positions: int) -
         f"{seeded['ledger_documents']:,} ledger transactions in MongoDB"
     )
     return sample
+
+
+def seed_days(
+    stack: LocalStack, out: Path, business_dates: Sequence[dt.date], positions: int
+) -> list[AumSample]:
+    """Several dates of one book (breaks that persist, clear and appear): every date's files
+    on SFTP, the ledger in MongoDB."""
+    samples = generate_aum_days(out / "aum-input", business_dates, positions=positions)
+    seeded = seed_aum_days(stack.sftp, stack.mongo.client(), samples)
+    print(
+        f"  seeded aum_recon: {len(seeded['files'])} registrar files on SFTP "
+        f"({samples[0].business_date} to {samples[-1].business_date}), "
+        f"{seeded['ledger_documents']:,} ledger transactions in MongoDB"
+    )
+    return samples
 
 
 def show(stack: LocalStack, out: Path, sample: AumSample) -> None:

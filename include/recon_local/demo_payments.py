@@ -4,6 +4,7 @@ ledger, then (after ``payments_recon`` ran) check it against the truth and show 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import psycopg
 from embedded.payments_seed import load_processor_apis, seed_ledger_postgres
 from embedded.stack import LocalStack
 from worlds.payments import EXCLUDED, PaymentsDay, generate_payments_day, read_truth
+from worlds.payments.cases import FIRST_PAYMENT_ID
 
 RECON = "payments_recon"
 SUMMARY_SQL = (
@@ -41,6 +43,35 @@ def seed(stack: LocalStack, out: Path, business_date: dt.date, per_processor: in
         + " records behind the local processor APIs"
     )
     return day
+
+
+def seed_days(
+    stack: LocalStack, out: Path, business_dates: Sequence[dt.date], per_processor: int
+) -> list[PaymentsDay]:
+    """A generated day for each date (its own breaks, payment ids apart), one ledger table
+    with all of them and every day's records behind the processor APIs."""
+    days = [
+        generate_payments_day(
+            out / "payments-input" / day.isoformat(),
+            business_date=day,
+            per_processor=per_processor,
+            seed=17 + index,
+            first_id=FIRST_PAYMENT_ID + index * 100_000_000,
+        )
+        for index, day in enumerate(sorted(business_dates))
+    ]
+    ledger = out / "payments-input" / "ledger.parquet"
+    pl.concat([pl.read_parquet(d.ledger) for d in days]).write_parquet(ledger)
+    with closing(psycopg.connect(stack.postgres.dsn)) as conn:
+        booked = seed_ledger_postgres(conn, ledger)
+    for processor in days[0].records:
+        stack.processors.load(processor, [r for d in days for r in d.records[processor]])
+    print(
+        f"  seeded payments_recon: {booked:,} ledger payments in Postgres (ledger.payments) and "
+        f"{sum(len(r) for d in days for r in d.records.values()):,} processor records "
+        f"({days[0].business_date} to {days[-1].business_date})"
+    )
+    return days
 
 
 def check_truth(stack: LocalStack, day: PaymentsDay) -> int:

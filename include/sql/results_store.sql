@@ -48,7 +48,7 @@ INSERT INTO recon.runs (
     high_value_amount, breaks_by_type
 ) VALUES (
     %(recon)s, %(source)s, %(business_date)s, %(spec)s, %(dag_id)s, %(airflow_run_id)s,
-    'succeeded', %(started_at)s, %(finished_at)s, %(left_label)s, %(right_label)s,
+    %(status)s, %(started_at)s, %(finished_at)s, %(left_label)s, %(right_label)s,
     %(matched)s, %(mismatched)s, %(left_only)s, %(right_only)s, %(duplicate)s, %(invalid)s,
     %(records)s, %(total_keys)s, %(breaks)s, %(break_rate)s, %(match_rate)s,
     %(match_rate_by_amount)s, %(discrepancy_amount)s, %(risk_level)s, %(threshold_passed)s,
@@ -130,3 +130,14 @@ INSERT INTO recon.data_quality_checks (
 -- name: append_audit
 INSERT INTO recon.audit_log (actor, action, recon, source, business_date, run_id, details)
 VALUES (%(actor)s, %(action)s, %(recon)s, %(source)s, %(business_date)s, %(run_id)s, %(details)s);
+
+-- name: volume_history
+-- rows each side brought on the earlier partitions of (recon, source), for the volume check;
+-- only once schema_table says the table exists
+SELECT business_date,
+       (summary -> 'inputs' -> 'left' ->> 'rows')::bigint AS left_rows,
+       (summary -> 'inputs' -> 'right' ->> 'rows')::bigint AS right_rows
+FROM recon.runs
+WHERE recon = %(recon)s AND source = %(source)s
+  AND business_date >= %(since)s AND business_date < %(business_date)s
+ORDER BY business_date DESC;

@@ -65,6 +65,9 @@ ALTER TABLE recon.runs
     ADD COLUMN IF NOT EXISTS compliance_status text,
     ADD COLUMN IF NOT EXISTS high_value_amount numeric,
     ADD COLUMN IF NOT EXISTS breaks_by_type jsonb NOT NULL DEFAULT '{}';
+COMMENT ON COLUMN recon.runs.status IS
+    'succeeded, or incomplete: loaded, but a side brought fewer rows than its volume expectation'
+    ' (summary.volume says which side, how many rows and how many were expected)';
 COMMENT ON COLUMN recon.runs.volume IS
     'summary.json financial_impact.volume, in reporting_currency (null without a financial impact)';
 COMMENT ON COLUMN recon.runs.impact_discrepancy_amount IS
@@ -192,7 +195,7 @@ SELECT DISTINCT ON (recon, source)
     records, total_keys, breaks, break_rate, match_rate, match_rate_by_amount,
     discrepancy_amount, risk_level, threshold_passed, dag_id, airflow_run_id, loaded_at,
     reporting_currency, volume, impact_discrepancy_amount, discrepancy_rate, compliance_status,
-    high_value_amount, breaks_by_type
+    high_value_amount, breaks_by_type, status
 FROM recon.runs
 ORDER BY recon, source, business_date DESC;
 COMMENT ON VIEW recon.v_latest_runs IS
@@ -244,7 +247,8 @@ SELECT
     breaks_by_type,
     started_at,
     finished_at,
-    extract(epoch FROM finished_at - started_at)::double precision AS duration_seconds
+    extract(epoch FROM finished_at - started_at)::double precision AS duration_seconds,
+    status
 FROM recon.runs
 ORDER BY recon, source, business_date DESC;
 COMMENT ON VIEW recon.v_source_daily_metrics IS

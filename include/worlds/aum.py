@@ -14,7 +14,7 @@ Units are exact: ten-thousandths as integers, Decimal(18, 4) in files.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -150,7 +150,121 @@ def generate_aum(
     ledger = _ledger(rng, book.filter(pl.col("kind") != "dbf_only"), business_date)
     ledger_path = out_dir / "ledger.parquet"
     ledger.write_parquet(ledger_path)
-    truth = book.select(
+    truth = _truth(book)
+    truth_path = out_dir / "truth.csv"
+    truth.write_csv(truth_path)
+    counts = dict(truth.group_by("status").len().iter_rows())
+    return AumSample(business_date, holdings, ledger_path, truth_path, counts)
+
+
+# kinds that live in a registrar's file only: they may change from one date to the next while
+# the ledger stays the same (dbf_only and future_transaction positions are in the ledger's shape)
+FILE_KINDS: Final = ("exact", "within_tolerance", "units", "mongo_only")
+DAILY_BREAKS: Final = ("units", "mongo_only")
+
+
+def generate_aum_days(
+    out_dir: Path,
+    business_dates: Sequence[dt.date],
+    *,
+    positions: int = 1000,
+    seed: int = 11,
+    persist: float = 0.5,
+    empty: Mapping[dt.date, Collection[str]] | None = None,
+) -> list[AumSample]:
+    """Several business dates of one book: each date its registrars' files and truth, one ledger.
+
+    The first date is ``generate_aum``'s day; on each later date ``persist`` of the previous
+    date's ``units`` and ``mongo_only`` breaks break again (same units), the others clear, and
+    as many new ones are planted among matched positions, so breaks age across dates and some
+    go away. ``dbf_only`` positions (never booked) break on every date. Every ledger
+    transaction is dated on or before the first date (future BUYs after the last), so the
+    positions are the same on every date. The ledger is written once (``out_dir/ledger.parquet``).
+
+    :param empty: date -> registrars whose file holds no record that day (a failed export):
+        their positions are all ``mongo_only`` then.
+    """
+    dates = sorted(business_dates)
+    if not dates or len(set(dates)) != len(dates):
+        raise ValueError("give one or more distinct business dates")
+    rng = np.random.default_rng(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    book = pl.concat([_positions(rng, registrar, positions) for registrar in REGISTRAR_AMCS])
+    ledger = _ledger(rng, book.filter(pl.col("kind") != "dbf_only"), dates[0], dates[-1])
+    ledger_path = out_dir / "ledger.parquet"
+    ledger.write_parquet(ledger_path)
+    samples = []
+    for index, day in enumerate(dates):
+        if index:
+            book = _replanted(rng, book, persist)
+        folder = out_dir / day.isoformat()
+        folder.mkdir(exist_ok=True)
+        missing = set((empty or {}).get(day, ()))
+        book_of_day = book.with_columns(
+            pl.when(pl.col("registrar").is_in(list(missing)) & (pl.col("kind") != "dbf_only"))
+            .then(pl.lit("mongo_only"))
+            .otherwise(pl.col("kind"))
+            .alias("kind")
+        ).filter(~(pl.col("registrar").is_in(list(missing)) & (pl.col("kind") == "dbf_only")))
+        holdings = {}
+        for registrar in REGISTRAR_AMCS:
+            rows = book_of_day.filter(
+                (pl.col("registrar") == registrar) & (pl.col("kind") != "mongo_only")
+            )
+            path = folder / holdings_file_name(registrar, day)
+            _write_holdings(path, registrar, rows, day)
+            holdings[registrar] = path
+        truth = _truth(book_of_day)
+        truth_path = folder / "truth.csv"
+        truth.write_csv(truth_path)
+        counts = dict(truth.group_by("status").len().iter_rows())
+        samples.append(AumSample(day, holdings, ledger_path, truth_path, counts))
+    return samples
+
+
+def _replanted(rng: np.random.Generator, book: pl.DataFrame, persist: float) -> pl.DataFrame:
+    """The next date's book: ``persist`` of the daily breaks stay, the rest clear, as many new
+    ones appear among exact positions (the ledger's units never change)."""
+    n = book.height
+    kinds = book["kind"].to_numpy().astype(object)
+    breaking = np.flatnonzero(np.isin(kinds, DAILY_BREAKS))
+    cleared = breaking[rng.random(breaking.size) >= persist]
+    exact = np.flatnonzero(kinds == "exact")
+    fresh = rng.choice(exact, min(cleared.size, exact.size), replace=False)
+    new_kinds = kinds.copy()
+    new_kinds[cleared] = "exact"
+    new_kinds[fresh] = rng.choice(DAILY_BREAKS, fresh.size)
+    delta = np.zeros(n, dtype=np.int64)
+    delta[fresh] = rng.integers(20, 500 * SCALE, fresh.size) * rng.choice([-1, 1], fresh.size)
+    was_cleared = np.zeros(n, dtype=bool)
+    was_cleared[cleared] = True
+    is_fresh = np.zeros(n, dtype=bool)
+    is_fresh[fresh] = True
+    kind, ledger_units = pl.col("kind"), pl.col("ledger_units")
+    return (
+        book.with_columns(
+            pl.Series("kind", new_kinds.astype(str)),
+            pl.Series("_cleared", was_cleared),
+            pl.Series("_fresh", is_fresh),
+            pl.Series("_delta", delta),
+        )
+        .with_columns(
+            pl.when(pl.col("_cleared"))
+            .then(ledger_units)
+            .when(pl.col("_fresh") & (kind == "units"))
+            .then(pl.max_horizontal(ledger_units + pl.col("_delta"), pl.lit(1)))
+            .when(pl.col("_fresh"))
+            .then(None)
+            .otherwise(pl.col("dbf_units"))
+            .cast(book.schema["dbf_units"])
+            .alias("dbf_units")
+        )
+        .drop("_cleared", "_fresh", "_delta")
+    )
+
+
+def _truth(book: pl.DataFrame) -> pl.DataFrame:
+    return book.select(
         *KEYS,
         "registrar",
         pl.col("kind").replace_strict(dict(EXPECTED)).alias("status"),
@@ -158,10 +272,6 @@ def generate_aum(
         (pl.col("dbf_units").cast(pl.Int64) / SCALE).cast(UNITS).alias("dbf_units"),
         (pl.col("ledger_units").cast(pl.Int64) / SCALE).cast(UNITS).alias("ledger_units"),
     )
-    truth_path = out_dir / "truth.csv"
-    truth.write_csv(truth_path)
-    counts = dict(truth.group_by("status").len().iter_rows())
-    return AumSample(business_date, holdings, ledger_path, truth_path, counts)
 
 
 def ledger_positions(
@@ -250,8 +360,17 @@ def _write_holdings(path: Path, registrar: str, rows: pl.DataFrame, report_date:
     write_dbf(path, frame, FIELDS[registrar], encoding="cp1252", updated=report_date)
 
 
-def _ledger(rng: np.random.Generator, book: pl.DataFrame, business_date: dt.date) -> pl.DataFrame:
-    """Transactions whose signed sum up to the business date is each position's ledger units."""
+def _ledger(
+    rng: np.random.Generator,
+    book: pl.DataFrame,
+    business_date: dt.date,
+    future_after: dt.date | None = None,
+) -> pl.DataFrame:
+    """Transactions whose signed sum up to the business date is each position's ledger units.
+
+    :param future_after: the future BUYs (``future_transaction``) fall the day after this date
+        (default: the business date), so that they stay in the future of several dates.
+    """
     n = book.height
     target = book["ledger_units"].to_numpy().astype(np.int64)
     sold = np.where(rng.random(n) < 0.6, rng.integers(1, 5_000 * SCALE, n), 0)
@@ -267,7 +386,10 @@ def _ledger(rng: np.random.Generator, book: pl.DataFrame, business_date: dt.date
     future = (book["kind"] == "future_transaction").to_numpy()
     parts.append(
         _txns(
-            keys, np.full(n, "BUY"), np.where(future, rng.integers(1, 100 * SCALE, n), 0), day + 1
+            keys,
+            np.full(n, "BUY"),
+            np.where(future, rng.integers(1, 100 * SCALE, n), 0),
+            np.datetime64(future_after or business_date) + 1,
         )
     )
     ledger = pl.concat(parts).filter(pl.col("units") != 0)

@@ -374,7 +374,7 @@ def test_source_daily_metrics_has_a_row_per_processor_and_day(
         *("recon", "source", "business_date", "run_id", "records", "total_keys", "breaks"),
         *("break_rate", "volume", "discrepancy_amount", "discrepancy_rate", "reporting_currency"),
         *("risk_level", "compliance_status", "threshold_passed", "breaks_by_type", "started_at"),
-        *("finished_at", "duration_seconds"),
+        *("finished_at", "duration_seconds", "status"),
     ]
     assert stripe == {
         "recon": "payments_recon",
@@ -396,6 +396,7 @@ def test_source_daily_metrics_has_a_row_per_processor_and_day(
         "started_at": run["started_at"],
         "finished_at": run["finished_at"],
         "duration_seconds": 2.5,
+        "status": "succeeded",
     }
     aum = rows[0]
     assert (aum["volume"], aum["reporting_currency"], aum["compliance_status"]) == (

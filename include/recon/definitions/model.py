@@ -34,6 +34,7 @@ from recon.definitions.sources import (
     Strict,
 )
 from recon.errors import SpecError, did_you_mean
+from recon.pipeline_config.volume import VolumeSettings
 from recon.spec import ReconSpec
 
 PRESETS: Final = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
@@ -106,6 +107,7 @@ class DefinitionFields(Strict):
     spec: dict[str, Any]
     results: Results = Results()
     alerts: Alerts
+    volume: VolumeSettings = Field(default_factory=VolumeSettings)  # rows expected per side
 
     @field_validator("dag_id")
     @classmethod

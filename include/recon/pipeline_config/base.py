@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from recon.errors import SpecError
+from recon.pipeline_config.volume import VolumeSettings
 from recon.yaml_file import load_yaml, yaml_problem
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -44,6 +45,7 @@ class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     recon: str
     reports: Reports
+    volume: VolumeSettings = Field(default_factory=VolumeSettings)  # rows expected per side
 
 
 Config = TypeVar("Config", bound=PipelineConfig)

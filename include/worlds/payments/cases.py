@@ -35,6 +35,7 @@ FEES: Final[Mapping[str, tuple[int, int]]] = {
 _ALNUM: Final = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _UPPER: Final = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DAY: Final = 86_400
+FIRST_PAYMENT_ID: Final = 1_000_000_000
 
 
 def draw_cases(
@@ -43,9 +44,11 @@ def draw_cases(
     per_processor: int,
     day_start: int,
     window: int,
+    first_id: int = FIRST_PAYMENT_ID,
 ) -> pl.DataFrame:
-    """Every processor's cases, ``sizes`` of each kind (payment ids unique across them)."""
-    payment_ids = _payment_ids(rng, per_processor * len(PROCESSORS))
+    """Every processor's cases, ``sizes`` of each kind (payment ids unique across them, from
+    ``first_id`` up: days generated with ids far enough apart never share one)."""
+    payment_ids = _payment_ids(rng, per_processor * len(PROCESSORS), first_id)
     return pl.concat(
         [
             _cases(
@@ -204,9 +207,9 @@ def _times(
     return booked, created
 
 
-def _payment_ids(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Unique 10-digit numbers (``P`` + them is a payment id), random steps apart, shuffled."""
-    return rng.permutation(1_000_000_000 + np.cumsum(rng.integers(1, 50, n)))
+def _payment_ids(rng: np.random.Generator, n: int, first: int) -> np.ndarray:
+    """Unique numbers from ``first`` (``P`` + them is a payment id), random steps apart, shuffled."""
+    return rng.permutation(first + np.cumsum(rng.integers(1, 50, n)))
 
 
 def _random_ids(rng: np.random.Generator, n: int, alphabet: bytes, length: int) -> pl.Series:

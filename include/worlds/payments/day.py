@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from recon.payments import Day
-from worlds.payments.cases import draw_cases
+from worlds.payments.cases import FIRST_PAYMENT_ID, draw_cases
 from worlds.payments.kinds import (
     EXPECTED,
     MAX_SETTLEMENT_WINDOW,
@@ -65,11 +65,13 @@ def generate_payments_day(
     per_processor: int = 1000,
     seed: int = 17,
     settlement_window: dt.timedelta = SETTLEMENT_WINDOW,
+    first_id: int = FIRST_PAYMENT_ID,
 ) -> PaymentsDay:
     """Write the ledger and the truth of ``business_date``; return them with the records.
 
     :param per_processor: planted cases per processor (each holds a share of every kind).
     :param settlement_window: how long after midnight a payment booked on D may settle.
+    :param first_id: payment ids count up from it (give days of one ledger ids far apart).
     """
     if not dt.timedelta(minutes=2) <= settlement_window <= MAX_SETTLEMENT_WINDOW:
         raise ValueError(
@@ -81,7 +83,7 @@ def generate_payments_day(
     out_dir.mkdir(parents=True, exist_ok=True)
     day_start = int(dt.datetime.combine(business_date, dt.time(), dt.UTC).timestamp())
     window = int(settlement_window.total_seconds())
-    cases = draw_cases(rng, sizes, per_processor, day_start, window)
+    cases = draw_cases(rng, sizes, per_processor, day_start, window, first_id)
     with gc_paused():
         records = {
             processor: RECORDS[processor](cases.filter(pl.col("processor") == processor))

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from recon.pipeline_config.volume import INCOMPLETE_COMPLIANCE, is_incomplete
 from recon_airflow.notifiers.text import (
     amount_text,
     as_int,
@@ -126,7 +127,10 @@ def impact_view(outcome: Outcome, labels: tuple[str, str]) -> dict[str, Any]:
     fi = impact_of(s) or {}
     currency = _currency(fi)
     status = compliance_of(s)
-    failed = status == NON_COMPLIANT if status else s.get("threshold_passed") is False
+    if status is None and is_incomplete(s):
+        status = INCOMPLETE_COMPLIANCE
+    failed = status in (NON_COMPLIANT, INCOMPLETE_COMPLIANCE) if status else False
+    failed = failed or s.get("threshold_passed") is False
     return {
         "source": outcome["source"],
         "numbers": [
@@ -164,6 +168,8 @@ def impact_slack(outcome: Outcome, labels: tuple[str, str]) -> tuple[str, list[s
     s = outcome["summary"]
     fi = impact_of(s)
     status = compliance_of(s)
+    if status is None and is_incomplete(s):
+        status = INCOMPLETE_COMPLIANCE
     if status is None:
         status = "thresholds FAILED" if s.get("threshold_passed") is False else "within thresholds"
     parts = [f"{status}, {risk_of(s)} risk"]

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
+from recon.pipeline_config.volume import INCOMPLETE_COMPLIANCE, is_incomplete, volume_problems
 from recon_airflow.notifiers.impact import (
     HEADERS as IMPACT_HEADERS,
 )
@@ -60,14 +61,26 @@ def summary_subject(
         return one_line(f"{head}: no source reconciled")
     non_compliant = [o["source"] for o in outcomes if is_non_compliant(o)]
     tail = f" — {NON_COMPLIANT} ({', '.join(non_compliant)})" if non_compliant else ""
+    incomplete = _incomplete(outcomes)
+    if incomplete:
+        # a day with missing data is never "all matched": it says so first
+        head = f"{head}: {INCOMPLETE_COMPLIANCE} ({', '.join(incomplete)});"
+    else:
+        head = f"{head}:"
     breaks = {o["source"]: break_count(o["summary"]) for o in _counted(outcomes)}
     total = sum(breaks.values())
     if total == 0:
-        return one_line(f"{head}: all matched{tail}")
+        verdict = f"no breaks — {worst_risk(outcomes)}" if incomplete else "all matched"
+        return one_line(f"{head} {verdict}{tail}")
     per_source = ", ".join(f"{source} {n:,}" for source, n in breaks.items() if n)
     return one_line(
-        f"{head}: {total:,} {plural(total, 'break')} ({per_source}) — {worst_risk(outcomes)}{tail}"
+        f"{head} {total:,} {plural(total, 'break')} ({per_source}) — {worst_risk(outcomes)}{tail}"
     )
+
+
+def _incomplete(outcomes: Sequence[Outcome]) -> list[str]:
+    """The sources whose data fell short of their volume expectation."""
+    return [o["source"] for o in outcomes if is_incomplete(o["summary"])]
 
 
 def worst_risk(outcomes: Sequence[Outcome]) -> str:
@@ -124,6 +137,11 @@ def summary_email(
             }
             for o in outcomes
         ],
+        missing=[
+            {"source": o["source"], "problems": volume_problems(o["summary"])}
+            for o in outcomes
+            if is_incomplete(o["summary"])
+        ],
         top=[
             _top_view(o, (top_breaks or {}).get(o["source"], ()))
             for o in outcomes
@@ -137,7 +155,8 @@ def summary_slack(outcomes: Sequence[Outcome], *, recon: str, business_date: dt.
     """Slack mrkdwn: a headline, then one line per source with its figures and report links.
 
     A source with a financial impact says its compliance, risk, discrepancy and largest break
-    types, and lists its compliance failures beneath.
+    types, and lists its compliance failures beneath; a source whose data fell short of its
+    volume expectation says INCOMPLETE and lists which side has how many rows of how many.
     """
     icon = ":rotating_light:" if needs_alert(outcomes) else ":white_check_mark:"
     subject = summary_subject(outcomes, recon=recon, business_date=business_date)
@@ -151,6 +170,9 @@ def summary_slack(outcomes: Sequence[Outcome], *, recon: str, business_date: dt.
             figures = _core_slack(o)
         line = f"• *{slack_escape(o['source'])}*: {figures}"
         lines.append(f"{line} — {links}" if links else line)
+        # what data is missing first (a financial impact lists it among its failures too)
+        missing = [slack_escape(p) for p in volume_problems(o["summary"])]
+        failures = [*missing, *(f for f in failures if f not in missing)]
         lines.extend(f"    ↳ {failure}" for failure in failures)
     return "\n".join(lines)
 
@@ -171,7 +193,7 @@ def _core_slack(o: Outcome) -> str:
             f"{count_text(counts.get('invalid'))} invalid",
         ]
     )
-    verdict = "thresholds FAILED" if s.get("threshold_passed") is False else "within thresholds"
+    verdict = _verdict(s)
     return (
         f"{slack_escape(figures)} — break rate "
         f"{percent_text(s.get('break_rate'))}, {slack_escape(str(s.get('risk_level') or '—'))}, "
@@ -192,16 +214,24 @@ def _counted(outcomes: Sequence[Outcome]) -> list[Outcome]:
 
 def _headline(outcomes: Sequence[Outcome]) -> str:
     non_compliant = [o["source"] for o in outcomes if is_non_compliant(o)]
+    incomplete = _incomplete(outcomes)
     failed = [
         o["source"]
         for o in outcomes
-        if o["summary"].get("threshold_passed") is False and o["source"] not in non_compliant
+        if o["summary"].get("threshold_passed") is False
+        and o["source"] not in non_compliant
+        and o["source"] not in incomplete
     ]
     total = sum(break_count(o["summary"]) for o in _counted(outcomes))
     if not outcomes:
         return "No source was reconciled."
-    if failed or non_compliant:
-        verdicts = [f"{NON_COMPLIANT}: {', '.join(non_compliant)}"] if non_compliant else []
+    if failed or non_compliant or incomplete:
+        verdicts = (
+            [f"{INCOMPLETE_COMPLIANCE} (data missing, see below): {', '.join(incomplete)}"]
+            if incomplete
+            else []
+        )
+        verdicts += [f"{NON_COMPLIANT}: {', '.join(non_compliant)}"] if non_compliant else []
         verdicts += [f"thresholds failed for {', '.join(failed)}"] if failed else []
         return f"{total:,} {plural(total, 'break')}; {'; '.join(verdicts)}."
     if total:
@@ -235,7 +265,20 @@ def _source_view(outcome: Outcome, sides: tuple[str, str]) -> dict[str, Any]:
         ],
         "risk": risk,
         "failed": s.get("threshold_passed") is False,
+        "verdict": _verdict(s, passed="passed", failed="FAILED"),
     }
+
+
+def _verdict(
+    summary: Mapping[str, Any],
+    *,
+    passed: str = "within thresholds",
+    failed: str = "thresholds FAILED",
+) -> str:
+    """A source's threshold verdict; INCOMPLETE (data missing) before any other."""
+    if is_incomplete(summary):
+        return INCOMPLETE_COMPLIANCE
+    return failed if summary.get("threshold_passed") is False else passed
 
 
 def _links(outcome: Outcome, attached: set[str]) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from recon_airflow.operators.reconcile import reconcile_partition, snapshot_inpu
 from recon_airflow.operators.sql_to_staging import SqlToStagingOperator
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.pipelines.config_folder import shown
+from recon_airflow.pipelines.volume import checked_outcome
 from recon_airflow.report_archive import publish_reports
 from recon_airflow.settings import config_root, partition_dir, staging_root
 
@@ -163,9 +164,10 @@ def plan(definition: str, readers: dict[str, str]) -> dict[str, Any]:
 def reconcile(definition: str, left: Snapshot, right: Snapshot, business_date: dt.date) -> Outcome:
     """The core on both snapshots under the definition's spec; results, summary and reports."""
     import polars as pl
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     recon = run_definition(definition)
-    return reconcile_partition(
+    outcome = reconcile_partition(
         recon.spec,
         pl.scan_parquet(left["path"]),
         pl.scan_parquet(right["path"]),
@@ -175,6 +177,9 @@ def reconcile(definition: str, left: Snapshot, right: Snapshot, business_date: d
         inputs={"left": snapshot_input(left), "right": snapshot_input(right)},
         report_formats=list(recon.results.reports.formats),
     )
+    # held to the definition's `volume:` rules, its history in the results store
+    hook = PostgresHook(postgres_conn_id=recon.results.postgres)
+    return checked_outcome(outcome, recon.volume.for_source(recon.source), hook)
 
 
 @task

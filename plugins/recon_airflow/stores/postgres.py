@@ -34,6 +34,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from recon.errors import first_line
+from recon.pipeline_config.volume import HistoryDay, is_incomplete
 from recon.result import STATUSES, SUMMARY_FILE
 from recon_airflow.settings import SQL_DIR
 from recon_airflow.stores.partition import (
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
 BATCH_ROWS: Final = 50_000  # break rows per COPY chunk
+RUN_SUCCEEDED: Final = "succeeded"
+RUN_INCOMPLETE: Final = "incomplete"  # loaded, but a side brought fewer rows than expected
 RUN_FIGURES: Final = (
     *("records", "total_keys", "breaks", "break_rate", "match_rate"),
     *("risk_level", "threshold_passed"),
@@ -143,6 +146,22 @@ def load_outcome(
     )
 
 
+def volume_history(
+    hook: PostgresHook, *, recon: str, source: str, since: dt.date, before: dt.date
+) -> list[HistoryDay]:
+    """The rows each side brought on the partitions of (recon, source) in ``[since, before)``,
+    latest first; none before the first load created the schema."""
+    q = queries()
+    params = {"recon": recon, "source": source, "since": since, "business_date": before}
+    with closing(_connect(hook)) as conn:
+        cur = conn.cursor(row_factory=tuple_row)
+        if not _one(cur, q["schema_table"]):
+            return []
+        cur.execute(q["volume_history"], params)
+        rows = cur.fetchall()
+    return [HistoryDay(business_date=day, left=left, right=right) for day, left, right in rows]
+
+
 @cache
 def queries() -> dict[str, str]:
     """The ``-- name: x`` blocks of results_store.sql, by name."""
@@ -186,6 +205,7 @@ def _run_params(part: Partition, dag_id: str, airflow_run_id: str) -> dict[str, 
         **{status: s["counts"][status] for status in STATUSES},
         **{name: s[name] for name in RUN_FIGURES},
         "spec": part.spec,
+        "status": RUN_INCOMPLETE if is_incomplete(s) else RUN_SUCCEEDED,
         "dag_id": dag_id,
         "airflow_run_id": airflow_run_id,
         "started_at": part.started_at,
@@ -259,4 +279,5 @@ __all__ = [
     "load_outcome",
     "queries",
     "read_outcome",
+    "volume_history",
 ]
