@@ -8,6 +8,12 @@ were written, and prints the best wall time of ``--repeat`` runs, CPU time, peak
 speed ratio.
 
     .venv/bin/python bench/bench_dbf.py --records 1000000 --repeat 3
+
+``--compare`` times a whole ``recon compare`` instead (the DBF on the left, a Parquet copy with
+planted breaks on the right, every default report written), against dbfread merely iterating
+the same file (its own float parser, nothing kept), both as fresh processes.
+
+    .venv/bin/python bench/bench_dbf.py --records 1000000 --compare --repeat 3
 """
 
 from __future__ import annotations
@@ -105,9 +111,48 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+COMPARE_SPEC = """\
+name: dbf_bench
+left:  {label: registrar}
+right: {label: ledger}
+keys: [FOLIO_NO, PRODCODE]
+compare:
+  CLOS_BAL: {abs_tol: 0.001}
+  NAV: {abs_tol: 0.0001}
+  REP_DATE: {}
+"""
+
+
+def ledger_side(live: pl.DataFrame, seed: int = 11) -> pl.DataFrame:
+    """The other side of the compare: the live records with 1% of balances changed, 0.5% of
+    records missing and as many new ones (a registrar against a ledger, most rows matching)."""
+    rng = np.random.default_rng(seed)
+    n = live.height
+    changed = pl.Series(rng.random(n) < 0.01)
+    kept = pl.Series(rng.random(n) >= 0.005)
+    ledger = live.with_columns(
+        CLOS_BAL=pl.when(changed).then(pl.col("CLOS_BAL") + 1).otherwise(pl.col("CLOS_BAL"))
+    ).filter(kept)
+    extra = live.sample(n=n - int(kept.sum()), seed=seed).with_columns(
+        FOLIO_NO=pl.lit("NEW") + pl.int_range(pl.len()).cast(pl.String)
+    )
+    return pl.concat([ledger, extra]).sample(fraction=1.0, shuffle=True, seed=seed)
+
+
+def compare_command(dbf: Path, parquet: Path, spec: Path, out: Path) -> list[str]:
+    recon = Path(sys.executable).with_name("recon")
+    return [str(recon), "compare", "--spec", str(spec), "--left", str(dbf), "--right",
+            str(parquet), "--out", str(out)]  # fmt: skip
+
+
 def worker(reader: str, path: str, out: str) -> dict[str, float]:
     """Run one reader in this process; report wall and CPU time and peak RSS."""
     baseline, cpu, start = peak_rss_mb(), cpu_seconds(), time.perf_counter()
+    if reader == "dbfread_iterate":  # merely iterating: the floor of any dbfread-based reader
+        for _ in dbfread.DBF(path, char_decode_errors="strict"):
+            pass
+        figures = {"seconds": time.perf_counter() - start, "cpu": cpu_seconds() - cpu}
+        return figures | {"peak_mb": peak_rss_mb(), "baseline_mb": baseline}
     if reader == "read_dbf":
         frame = read_dbf(path)
     else:
@@ -144,7 +189,12 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per reader; the best counts")
     parser.add_argument("--keep", type=Path, help="write the DBF here and keep it")
-    parser.add_argument("--worker", choices=["read_dbf", "dbfread"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare", action="store_true", help="time a whole recon compare (reports included)"
+    )
+    parser.add_argument(
+        "--worker", choices=["read_dbf", "dbfread", "dbfread_iterate"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -160,6 +210,9 @@ def main() -> None:
         size_mb = path.stat().st_size / 2**20
         print(f"wrote {args.records:,} records ({int(deleted.sum()):,} deleted),", end=" ")
         print(f"{size_mb:.1f} MiB, in {written:.2f} s with write_dbf")
+        if args.compare:
+            compare_runs(path, frame.filter(~pl.Series(deleted)), Path(tmp), args.repeat)
+            return
         best = best_runs(path, Path(tmp), args.repeat)
         ours, theirs = best["read_dbf"], best["dbfread"]
         ours_frame = pl.read_parquet(Path(tmp) / "read_dbf.parquet")
@@ -175,6 +228,43 @@ def main() -> None:
                 f" (+{run['peak_mb'] - run['baseline_mb']:.0f} MiB over the imports)"
             )
         print(f"read_dbf is {theirs['seconds'] / ours['seconds']:.1f}x faster than dbfread")
+
+
+def timed(command: list[str], folder: Path) -> dict[str, float]:
+    """Wall, CPU and peak RSS of one command, through bench/measure.py (a fresh process)."""
+    out = folder / "measure.json"
+    measure = Path(__file__).with_name("measure.py")
+    subprocess.run([sys.executable, "-S", str(measure), "--json", str(out), "--", *command],
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    figures = json.loads(out.read_text())
+    if figures["exit_code"] != 0:
+        raise SystemExit(f"{' '.join(command)} exited {figures['exit_code']}")
+    return dict(figures)
+
+
+def compare_runs(dbf: Path, live: pl.DataFrame, folder: Path, repeat: int) -> None:
+    """``recon compare`` of the DBF against its Parquet counterpart, with every default report,
+    against dbfread iterating the file; the best of ``repeat`` interleaved runs each."""
+    parquet, spec, out = folder / "ledger.parquet", folder / "spec.yaml", folder / "out"
+    ledger_side(live).write_parquet(parquet)
+    spec.write_text(COMPARE_SPEC)
+    compare = compare_command(dbf, parquet, spec, out)
+    iterate = [sys.executable, __file__, "--worker", "dbfread_iterate", "--path", str(dbf),
+               "--out", str(folder / "unused")]  # fmt: skip
+    runs: dict[str, list[dict[str, float]]] = {"recon compare": [], "dbfread iterating": []}
+    for _ in range(repeat):
+        runs["recon compare"].append(timed(compare, folder))
+        runs["dbfread iterating"].append(timed(iterate, folder))
+    best = {name: min(results, key=lambda r: r["wall_s"]) for name, results in runs.items()}
+    summary = json.loads((out / "summary.json").read_text())
+    reports = sorted(p.name for p in out.iterdir() if p.name.startswith(("report", "breaks")))
+    print(f"recon compare: {summary['counts']}, reports: {', '.join(reports)}")
+    print(f"best of {repeat} interleaved cold runs each, {os.cpu_count()} CPUs:")
+    for name, run in best.items():
+        print(f"  {name:>17}: {run['wall_s']:6.2f} s wall, {run['cpu_s']:6.2f} s CPU,"
+              f" peak RSS {run['peak_rss_mb']:5.0f} MiB")  # fmt: skip
+    ratio = best["dbfread iterating"]["wall_s"] / best["recon compare"]["wall_s"]
+    print(f"recon compare (reports included) is {ratio:.1f}x faster than dbfread iterating")
 
 
 if __name__ == "__main__":
