@@ -1,4 +1,5 @@
-"""An embedded server that answers from a thread (SFTP, S3, SMTP), run in a process of its own.
+"""An embedded server that answers from a thread (SFTP, S3, SMTP, a JSON API), in a process of
+its own.
 
 In the tests' own process such a server cannot be frozen without freezing the test; in a
 child process it can (``embedded.freeze``), as a real server is. ``ChildServer("sftp")`` starts
@@ -23,7 +24,8 @@ from typing import Any, Final, Self
 from embedded.base import AirflowConnection, Managed, ServiceError
 from embedded.freeze import process_tree
 
-KINDS: Final = ("sftp", "s3", "smtp")
+KINDS: Final = ("sftp", "s3", "smtp", "json_api")
+PING: Final = "/v1/ping"  # what the child's JSON API answers (``{"ok": true}``)
 START_TIMEOUT: Final = 60.0
 
 
@@ -40,6 +42,10 @@ def _server(kind: str) -> Any:
         from embedded.smtp import EmbeddedSmtp
 
         return EmbeddedSmtp()
+    if kind == "json_api":
+        from embedded.json_api import JsonApi
+
+        return JsonApi(token="child-token")
     raise ServiceError(f"no embedded server `{kind}` to run in a child process ({KINDS})")
 
 
@@ -127,6 +133,8 @@ def main(kind: str) -> None:
         info: dict[str, Any] = {"connections": connections}
         if kind == "sftp":
             info["root"] = str(server.path(""))
+        if kind == "json_api":
+            server.answer(PING, {"ok": True})
         sys.stdout.write(json.dumps(info) + "\n")
         sys.stdout.flush()
         sys.stdin.read()  # until the parent closes it (or dies)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from recon_airflow.errors import BadInputError, ServiceUnavailableError
 
 if TYPE_CHECKING:
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
+    from recon_airflow.hooks.sftp import BoundedSFTPHook
 
 Scheme = Literal["s3", "sftp", "staging"]
 FORMS: Final = "s3://<bucket>/<key>, sftp://<conn_id>/<path> or staging:<relative path>"
@@ -91,7 +91,7 @@ def fetch(location: Location, dest: Path, *, staging: Path, s3_conn_id: str = "r
     return dest
 
 
-def verified_sftp_hook(conn_id: str, **options: Any) -> SFTPHook:
+def verified_sftp_hook(conn_id: str, **options: Any) -> BoundedSFTPHook:
     """The SFTP hook of ``conn_id``, refused (no retry) if the connection skips the host key
     check: the one path every SFTP touch (downloads, the sensor) goes through."""
     from recon_airflow.hooks.sftp import BoundedSFTPHook

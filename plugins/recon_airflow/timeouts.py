@@ -15,7 +15,7 @@ fails the try within minutes instead of holding a worker slot until someone noti
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+from typing import Any, Final
 
 # -- Postgres (libpq parameters and session settings; extras: the same names) --------------
 # the TCP connection and the server's answer to the start-up, together
@@ -80,7 +80,7 @@ class DagWideTimeout(dt.timedelta):
     own (``with_execution_timeout``) takes its own instead; one given to a task is kept."""
 
 
-def with_execution_timeout(kwargs: dict[str, object], bound: dt.timedelta) -> dict[str, object]:
+def with_execution_timeout(kwargs: dict[str, Any], bound: dt.timedelta) -> dict[str, Any]:
     """``kwargs`` of an operator with ``bound`` as its ``execution_timeout`` unless the task
     was given one (the DAG-wide default does not count: the class knows its work better)."""
     given = kwargs.get("execution_timeout")

@@ -32,7 +32,7 @@ from embedded.base import connection_env
 from embedded.child import ChildServer
 from embedded.dag_runs import pg_rows
 from embedded.fixtures_airflow import dag_without_retries
-from embedded.freeze import Freezable, freeze, resume
+from embedded.freeze import Freezable, freeze, frozen, resume
 
 pytestmark = pytest.mark.slow
 
@@ -311,3 +311,133 @@ def test_a_frozen_service_fails_the_try_in_time_and_the_retry_loads_the_same_row
     assert run.state == "success", (tries, first.error)
     assert tries[task_id] == ("success", 2)
     assert stored_rows() == clean_rows
+
+
+# -- aum_recon: the MongoDB ledger ------------------------------------------------------------
+
+AUM_DAY = dt.date(2026, 11, 20)
+AUM_LOGICAL = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
+MONGO_EXTRA = {"serverSelectionTimeoutMS": 2000, "connectTimeoutMS": 2000, "socketTimeoutMS": 2000}
+
+
+@pytest.fixture
+def aum_world(
+    airflow_db: None,
+    airflow_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    pg_clean: Any,
+    mongo_clean: Any,
+    sftp_clean: Any,
+    s3_clean: Any,
+    smtp_clean: Any,
+    slack_clean: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Any:
+    from embedded.aum_world import seed_aum
+    from worlds.aum import generate_aum
+
+    sample = generate_aum(
+        tmp_path_factory.mktemp("aum"), positions=30, business_date=AUM_DAY, seed=5
+    )
+    seed_aum(sftp_clean, mongo_clean.client(), sample)
+    env = dict(airflow_env)
+    with_extra(env, "recon_mongo", MONGO_EXTRA)
+    monkeypatch.setenv("AIRFLOW_CONN_RECON_MONGO", env["AIRFLOW_CONN_RECON_MONGO"])
+    return mongo_clean
+
+
+def aum_rows() -> dict[str, list[Any]]:
+    runs = pg_rows(
+        "select source, matched, mismatched, left_only, right_only, records, breaks, inputs "
+        "from recon.runs where recon = 'aum_recon' order by source"
+    )
+    breaks = pg_rows(
+        "select source, key, status, left_values, right_values, difference, break_amount "
+        "from recon.breaks where recon = 'aum_recon' order by source, key_text"
+    )
+    return {"runs": runs, "breaks": breaks}
+
+
+def test_a_frozen_mongodb_fails_the_ledger_read_in_time_and_the_retry_reads_it_all(
+    aum_world: Any,
+) -> None:
+    clean = dag_without_retries("aum_recon").test(
+        logical_date=AUM_LOGICAL, run_conf={"business_date": AUM_DAY.isoformat()}
+    )
+    assert clean.state == "success", try_numbers(clean)
+    rows = aum_rows()
+    documents = aum_world.client()["recon"]["reconciliation_results"].count_documents({})
+    assert rows["runs"] and documents
+
+    dag = dag_without_retries("aum_recon")
+    first = freeze_during(dag, "ledger_positions", aum_world)
+    try:
+        run = dag.test(
+            logical_date=AUM_LOGICAL + dt.timedelta(hours=1),
+            run_conf={"business_date": AUM_DAY.isoformat()},
+        )
+    finally:
+        resume(aum_world, first.pids)
+    assert_failed_in_time(
+        first, ("MongoDB connection `recon_mongo`", "serverSelectionTimeoutMS 2000"), 2
+    )
+    tries = try_numbers(run)
+    assert run.state == "success", (tries, first.error)
+    assert tries["ledger_positions"] == ("success", 2)
+    assert aum_rows() == rows
+    assert aum_world.client()["recon"]["reconciliation_results"].count_documents({}) == documents
+
+
+# -- a server frozen mid-session: the read timeouts of each client ----------------------------
+
+
+@pytest.fixture(scope="module")
+def child_api() -> Iterator[ChildServer]:
+    with ChildServer("json_api") as server:
+        yield server
+
+
+def test_a_frozen_http_api_fails_the_request_within_its_timeout(
+    child_api: ChildServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embedded.child import PING
+    from recon_airflow.hooks.http import HttpUnavailableError, JsonApiHook
+
+    env = connection_env(child_api)
+    with_extra(env, "recon_http", {"timeout": 2, "connect_timeout": 2})
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    hook = JsonApiHook("recon_http", max_attempts=2, backoff=0.01)
+    assert hook.get_json(PING) == {"ok": True}  # a keep-alive connection, then the freeze
+    started = time.monotonic()
+    with frozen(child_api), pytest.raises(HttpUnavailableError) as caught:
+        hook.get_json(PING)
+    assert time.monotonic() - started < 2 * 2 + MARGIN
+    assert "HTTP connection 'recon_http': no answer: ReadTimeout (timeout 2 s)" in str(caught.value)
+    assert hook.get_json(PING) == {"ok": True}  # resumed: the same hook goes on
+
+
+def test_a_frozen_sftp_server_fails_a_request_within_read_timeout(
+    files_world: dict[str, Any],
+) -> None:
+    from recon_airflow.hooks.sftp import BoundedSFTPHook
+
+    hook = BoundedSFTPHook(ssh_conn_id="recon_sftp")
+    with hook.get_managed_conn() as sftp:
+        assert sftp.stat("/frozen/ledger.csv").st_size == len(LEDGER)
+        started = time.monotonic()
+        with frozen(files_world["sftp"]), pytest.raises(TimeoutError):
+            sftp.stat("/frozen/ledger.csv")
+        assert time.monotonic() - started < 2 + MARGIN
+
+
+def test_a_frozen_mongodb_fails_an_operation_within_socket_timeout(aum_world: Any) -> None:
+    from recon_airflow.hooks.mongo import MongoUnavailableError, mongo_client
+
+    with pytest.raises(MongoUnavailableError) as caught, mongo_client("recon_mongo") as client:
+        assert client["recon"].command("ping")["ok"] == 1
+        started = time.monotonic()
+        with frozen(aum_world):
+            client["recon"]["ledger_transactions"].find_one()
+    assert time.monotonic() - started < 2 + MARGIN
+    assert "did not answer within socketTimeoutMS 2000 (NetworkTimeout" in str(caught.value)

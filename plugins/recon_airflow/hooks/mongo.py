@@ -67,8 +67,8 @@ def _what_failed(err: Exception, client: MongoClient[dict[str, Any]]) -> str:
             f"{seconds * 1000:g} ({reason})"
         )
     if isinstance(err, NetworkTimeout):
-        seconds = client.options.pool_options.socket_timeout
-        shown = f"{seconds * 1000:g}" if seconds is not None else "(none)"
+        socket_timeout = client.options.pool_options.socket_timeout
+        shown = f"{socket_timeout * 1000:g}" if socket_timeout is not None else "(none)"
         return f"did not answer within socketTimeoutMS {shown} ({type(err).__name__}: {reason})"
     return f"dropped the connection ({type(err).__name__}: {reason})"
 

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from recon_airflow.errors import ServiceUnavailableError
 from recon_airflow.timeouts import (
@@ -117,7 +117,7 @@ def bounded_hook(hook: PostgresHook) -> PostgresHook:
     extra = json.dumps(bounded_extras(conn.extra_dejson))
     return PostgresHook(
         postgres_conn_id=hook.get_conn_id(),
-        connection=attrs.evolve(conn, extra=extra),
+        connection=attrs.evolve(cast(Any, conn), extra=extra),  # an attrs class
         options=hook.options,
     )
 
