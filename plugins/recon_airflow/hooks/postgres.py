@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from recon_airflow.errors import ServiceUnavailableError
+from recon_airflow.errors import BadInputError, ServiceUnavailableError
 from recon_airflow.timeouts import (
     POSTGRES_CLIENT_GRACE,
     POSTGRES_CONNECT_TIMEOUT,
@@ -64,21 +64,22 @@ class PostgresUnavailableError(ServiceUnavailableError):
     """Postgres did not answer within a bound, or dropped the connection: Airflow retries."""
 
 
-def bounded_extras(extras: Mapping[str, Any]) -> dict[str, Any]:
+def bounded_extras(extras: Mapping[str, Any], options: str | None = None) -> dict[str, Any]:
     """Connection extras with recon's timeouts added where ``extras`` do not set them.
 
     The session settings go into ``options`` (after any ``-c`` the extras already give, which
     win); the libpq parameters beside them.
+
+    :param options: the hook's own ``options``, used when the extras have none (as the
+        provider does).
     """
-    given = {str(k): v for k, v in extras.items()}
-    bounded: dict[str, Any] = {**{k: v for k, v in LIBPQ_DEFAULTS.items() if k not in given}}
-    bounded.update(given)
-    options = str(given.get("options") or "")
-    present = session_settings(options)
+    bounded: dict[str, Any] = {**LIBPQ_DEFAULTS, **{str(k): v for k, v in extras.items()}}
+    given = str(bounded.get("options") or options or "").strip()
+    present = session_settings(given)
     added = [
         f"-c {name}={value}" for name, value in SESSION_DEFAULTS.items() if name not in present
     ]
-    bounded["options"] = " ".join(part for part in (options.strip(), *added) if part)
+    bounded["options"] = " ".join(part for part in (given, *added) if part)
     return bounded
 
 
@@ -114,7 +115,7 @@ def bounded_hook(hook: PostgresHook) -> PostgresHook:
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     conn = hook.connection
-    extra = json.dumps(bounded_extras(conn.extra_dejson))
+    extra = json.dumps(bounded_extras(conn.extra_dejson, hook.options))
     return PostgresHook(
         postgres_conn_id=hook.get_conn_id(),
         connection=attrs.evolve(cast(Any, conn), extra=extra),  # an attrs class
@@ -137,6 +138,10 @@ def postgres_session(hook: PostgresHook) -> Iterator[psycopg.Connection[Any]]:
     where = f"{bounded.connection.host}:{bounded.connection.port or 5432}"
     connect_timeout = extras.get("connect_timeout")
     try:
+        statement = seconds_of(settings.get("statement_timeout", "0"))
+    except ValueError as err:
+        raise BadInputError(f"Postgres connection `{conn_id}`: statement_timeout {err}") from None
+    try:
         conn = bounded.get_conn()
     except psycopg.OperationalError as err:
         raise PostgresUnavailableError(
@@ -149,7 +154,6 @@ def postgres_session(hook: PostgresHook) -> Iterator[psycopg.Connection[Any]]:
     if not isinstance(conn, psycopg.Connection):
         conn.close()
         raise TypeError("recon needs psycopg 3 for Postgres; the provider gave psycopg2")
-    statement = seconds_of(settings.get("statement_timeout", "0"))
     watchdog = _Watchdog(conn, statement + min(POSTGRES_CLIENT_GRACE, statement))
     if statement > 0:
         watchdog.start()
