@@ -110,6 +110,14 @@ class EmbeddedMongo(ExternalOrEmbedded):
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 
+    def pids(self) -> list[int]:
+        """The server process and any it started (none for an external server)."""
+        from embedded.freeze import process_tree
+
+        if self._process is None or self._process.poll() is not None:
+            return []
+        return process_tree(self._process.pid)
+
     # connection details ----------------------------------------------------------------
 
     def connections(self) -> list[AirflowConnection]:

@@ -122,6 +122,18 @@ class EmbeddedPostgres(ExternalOrEmbedded):
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 
+    def pids(self) -> list[int]:
+        """The postmaster and its backends (none for an external server): what a test freezes."""
+        from embedded.freeze import process_tree
+
+        if self.is_external or self._root is None:
+            return []
+        try:
+            postmaster = int((self._data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            return []
+        return process_tree(postmaster)
+
     # connection details ----------------------------------------------------------------
 
     def connections(self) -> list[AirflowConnection]:

@@ -1,6 +1,6 @@
 """What every recon DAG shares: the ``@dag`` header (a static start, no catch-up, native
-templates), retries with backoff, an owner and failure alerts for its tasks, and the business
-date param."""
+templates), retries with backoff, a bound on each try, an owner and failure alerts for its
+tasks, and the business date param."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from airflow.sdk import Param
 
 from recon_airflow.notifiers.alerts import FailureAlert
+from recon_airflow.timeouts import TASK_EXECUTION_TIMEOUT, DagWideTimeout
 
 
 def business_date_param(description: str, **ui: Any) -> Param:
@@ -71,10 +72,12 @@ def default_args(
     timezone: str,
     days_before: int,
 ) -> dict[str, Any]:
-    """3 retries with exponential backoff (2 min, up to 30), and email + Slack on any failure
-    naming the business date the run was for (``timezone`` / ``days_before``: its rule)."""
+    """3 retries with exponential backoff (2 min, up to 30), each try bounded (1 h, or the task
+    class's own bound: ``recon_airflow.timeouts``), and email + Slack on any failure naming the
+    business date the run was for (``timezone`` / ``days_before``: its rule)."""
     return {
         "owner": owner,
+        "execution_timeout": DagWideTimeout(seconds=TASK_EXECUTION_TIMEOUT.total_seconds()),
         "retries": 3,
         "retry_delay": dt.timedelta(minutes=2),
         "retry_exponential_backoff": True,

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from recon_airflow.errors import BadInputError
+from recon_airflow.errors import BadInputError, ServiceUnavailableError
 
 if TYPE_CHECKING:
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
+    from recon_airflow.hooks.sftp import BoundedSFTPHook
 
 Scheme = Literal["s3", "sftp", "staging"]
 FORMS: Final = "s3://<bucket>/<key>, sftp://<conn_id>/<path> or staging:<relative path>"
@@ -91,12 +91,12 @@ def fetch(location: Location, dest: Path, *, staging: Path, s3_conn_id: str = "r
     return dest
 
 
-def verified_sftp_hook(conn_id: str, **options: Any) -> SFTPHook:
+def verified_sftp_hook(conn_id: str, **options: Any) -> BoundedSFTPHook:
     """The SFTP hook of ``conn_id``, refused (no retry) if the connection skips the host key
     check: the one path every SFTP touch (downloads, the sensor) goes through."""
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
+    from recon_airflow.hooks.sftp import BoundedSFTPHook
 
-    hook = SFTPHook(ssh_conn_id=conn_id, **options)
+    hook = BoundedSFTPHook(ssh_conn_id=conn_id, **options)
     if hook.no_host_key_check or hook.allow_host_key_change:
         raise BadInputError(
             f"SFTP connection {conn_id!r} skips host key verification; remove "
@@ -117,19 +117,29 @@ def sftp_download(conn_id: str, remote: str, local: Path, *, conn_retry_attempts
         raise FileNotFoundError(
             f"{remote} is not on SFTP connection {conn_id!r} ({exc.strerror})"
         ) from exc
+    except TimeoutError as exc:  # one SFTP request unanswered: the server is frozen or gone
+        raise ServiceUnavailableError(
+            f"cannot fetch {remote} over SFTP connection {conn_id!r} ({hook.remote_host}:"
+            f"{hook.port}): no answer within read_timeout {hook.read_timeout:g} s; the task "
+            "will be retried"
+        ) from exc
     except (paramiko.SSHException, OSError) as exc:
-        raise ConnectionError(
-            f"cannot fetch {remote} over SFTP connection {conn_id!r}: {type(exc).__name__}: {exc}"
+        raise ServiceUnavailableError(
+            f"cannot fetch {remote} over SFTP connection {conn_id!r} ({hook.remote_host}:"
+            f"{hook.port}, conn_timeout {hook.conn_timeout:g} s, banner_timeout "
+            f"{hook.banner_timeout:g} s): {type(exc).__name__}: {exc}"
         ) from exc
 
 
 def _s3_download(location: Location, local: Path, conn_id: str) -> None:
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from botocore.exceptions import ClientError
 
-    client = S3Hook(aws_conn_id=conn_id).get_conn()
+    from recon_airflow.hooks.s3 import s3_hook, s3_unavailable_as_retryable
+
+    hook = s3_hook(conn_id)
     try:
-        client.download_file(location.container, location.path, str(local))
+        with s3_unavailable_as_retryable(hook, f"fetching {location}"):
+            hook.get_conn().download_file(location.container, location.path, str(local))
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in ("404", "NoSuchKey", "NoSuchBucket"):

@@ -40,13 +40,14 @@ def publish_reports(
             **outcome,
             "report_links": {f: Path(p).as_uri() for f, p in outcome["reports"].items()},
         }
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from recon_airflow.hooks.s3 import s3_hook, s3_unavailable_as_retryable
 
-    hook = S3Hook(aws_conn_id=s3_conn_id)
+    hook = s3_hook(s3_conn_id)  # bounded: a frozen endpoint fails the try (retryable)
     links: dict[str, str] = {}
     for fmt, path in outcome["reports"].items():
         key = archive_key(prefix, outcome, Path(path).name)
-        hook.load_file(path, key, bucket_name=bucket, replace=True)
+        with s3_unavailable_as_retryable(hook, f"archiving s3://{bucket}/{key}"):
+            hook.load_file(path, key, bucket_name=bucket, replace=True)
         url = hook.generate_presigned_url(
             "get_object", params={"Bucket": bucket, "Key": key}, expires_in=expires_in
         )

@@ -33,6 +33,8 @@ from recon.engine.reconcile import compare_files, reconcile_to_dir
 from recon.readers.dbf import read_dbf
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec import load_spec
+from recon_airflow.errors import ServiceUnavailableError
+from recon_airflow.hooks.postgres import PostgresUnavailableError
 from recon_airflow.operators.load_postgres import PostgresResultsOperator
 from recon_airflow.outcome import Outcome
 from recon_airflow.settings import REPO_ROOT
@@ -668,5 +670,7 @@ def test_operator_loads_and_sorts_failures_for_retry(
     conn = json.loads(db_connections["AIRFLOW_CONN_RECON_POSTGRES"]) | {"port": free_port()}
     monkeypatch.setenv("AIRFLOW_CONN_RECON_DOWN", json.dumps(conn))
     down = PostgresResultsOperator(task_id="down", outcome=outcome, postgres_conn_id="recon_down")
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(PostgresUnavailableError, match=r"`recon_down` .* is unreachable") as caught:
         down.execute(context)
+    assert isinstance(caught.value, ServiceUnavailableError)  # retried, never bad input
+    assert isinstance(caught.value.__cause__, psycopg.OperationalError)

@@ -13,7 +13,9 @@ The client is built once per hook (one keep-alive connection pages through a who
 from an ``http`` connection: host = base URL (``https://`` unless the host or ``schema``
 says otherwise). With ``connection_credentials`` (the default) the connection authenticates
 every request: login and password as Basic auth, a password alone as a Bearer token, string
-extras as headers (the http provider's convention), an extra ``timeout`` in seconds.
+extras as headers (the http provider's convention), extras ``timeout`` (seconds to wait for an
+answer, default 30) and ``connect_timeout`` (seconds to connect, default 10): a timeout is one
+failed attempt, and once the attempts are spent, the task's retries apply.
 Processor hooks turn that off and authenticate as their API wants. Credentials are never
 logged nor put in a message.
 
@@ -49,6 +51,7 @@ import httpx
 from airflow.sdk import BaseHook
 
 from recon_airflow.errors import BadInputError, PipelineError, ServiceUnavailableError
+from recon_airflow.timeouts import HTTP_CONNECT_TIMEOUT, HTTP_READ_TIMEOUT
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -56,7 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER: Final = 60.0
-DEFAULT_TIMEOUT: Final = 30.0
+DEFAULT_TIMEOUT: Final = HTTP_READ_TIMEOUT
 Params = Mapping[str, Any] | list[tuple[str, Any]]
 
 
@@ -92,7 +95,8 @@ class ClientSettings:
     """What an httpx client is built from (``repr`` leaves the credentials out)."""
 
     base_url: str
-    timeout: float
+    timeout: float  # seconds to wait for an answer (and to send, and for a pooled connection)
+    connect_timeout: float = HTTP_CONNECT_TIMEOUT
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     auth: tuple[str, str] | None = field(default=None, repr=False)
 
@@ -102,7 +106,8 @@ def client_settings(
 ) -> ClientSettings:
     """An ``http`` connection as client settings; ValueError says what is missing or wrong.
 
-    :param timeout: seconds; wins over the connection's ``timeout`` extra.
+    :param timeout: seconds; wins over the connection's ``timeout`` extra (and bounds the
+        connect timeout too).
     :param credentials: whether the connection's login/password and extras go on every request.
     """
     if not conn.host:
@@ -111,9 +116,8 @@ def client_settings(
     if conn.port and "://" not in conn.host:
         base = f"{base}:{conn.port}"
     extras = dict(conn.extra_dejson) if credentials else {}
-    given = extras.pop("timeout", None)
-    if given is not None and (isinstance(given, bool) or not isinstance(given, int | float)):
-        raise ValueError(f"the extra `timeout` is {given!r}, not a number of seconds")
+    given = _seconds(extras.pop("timeout", None), "timeout")
+    connect = _seconds(extras.pop("connect_timeout", None), "connect_timeout")
     wrong = sorted(name for name, value in extras.items() if not isinstance(value, str))
     if wrong:
         raise ValueError(f"extras {', '.join(wrong)} are not header values (strings)")
@@ -123,8 +127,15 @@ def client_settings(
         auth = (conn.login, conn.password or "")
     elif credentials and conn.password:
         headers["Authorization"] = f"Bearer {conn.password}"
-    seconds = timeout if timeout is not None else given
-    return ClientSettings(base, float(seconds or DEFAULT_TIMEOUT), headers, auth)
+    seconds = float((timeout if timeout is not None else given) or DEFAULT_TIMEOUT)
+    connecting = connect if connect is not None else min(HTTP_CONNECT_TIMEOUT, seconds)
+    return ClientSettings(base, seconds, float(connecting), headers, auth)
+
+
+def _seconds(value: Any, name: str) -> float | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError(f"the extra `{name}` is {value!r}, not a number of seconds")
+    return None if value is None else float(value)
 
 
 class JsonApiHook(BaseHook):
@@ -158,6 +169,7 @@ class JsonApiHook(BaseHook):
         self.backoff = backoff
         self.timeout = timeout
         self._client: httpx.Client | None = None
+        self._settings: ClientSettings | None = None
         self._login = ""
         self._password = ""
 
@@ -175,9 +187,10 @@ class JsonApiHook(BaseHook):
                 )
             except ValueError as err:
                 raise self.refused_error(self.conn_id, None, str(err)) from None
+            self._settings = settings
             self._client = httpx.Client(
                 base_url=settings.base_url,
-                timeout=settings.timeout,
+                timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
                 headers=settings.headers,
                 auth=settings.auth,
             )
@@ -232,7 +245,7 @@ class JsonApiHook(BaseHook):
                     auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
                 )
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections
-                last = self.unavailable_error(self.conn_id, None, type(exc).__name__)
+                last = self.unavailable_error(self.conn_id, None, self._no_answer(exc))
                 wait = self._backoff(attempt)
             else:
                 if response.status_code < 400:
@@ -260,6 +273,15 @@ class JsonApiHook(BaseHook):
                 time.sleep(wait)
         assert last is not None
         raise last
+
+    def _no_answer(self, exc: httpx.TransportError) -> str:
+        """What a transport error was, with the timeout that ran out for a timeout."""
+        settings = self._settings
+        if settings is not None and isinstance(exc, httpx.ConnectTimeout):
+            return f"{type(exc).__name__} (connect_timeout {settings.connect_timeout:g} s)"
+        if settings is not None and isinstance(exc, httpx.TimeoutException):
+            return f"{type(exc).__name__} (timeout {settings.timeout:g} s)"
+        return type(exc).__name__
 
     def _decoded(self, response: httpx.Response, exact: bool) -> Any:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import smtplib
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from airflow.sdk.exceptions import AirflowException
 from slack_sdk.errors import SlackClientError
 
 from recon.result import RESULTS_FILE
-from recon_airflow.errors import BadInputError
+from recon_airflow.errors import BadInputError, ServiceUnavailableError
 from recon_airflow.notifiers.messages import (
     failure_email,
     failure_info,
@@ -34,6 +35,7 @@ from recon_airflow.notifiers.messages import (
     summary_slack,
 )
 from recon_airflow.outcome import Outcome
+from recon_airflow.timeouts import NOTIFY_EXECUTION_TIMEOUT, with_execution_timeout
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +61,43 @@ def send_email(
     smtp_conn_id: str = SMTP_CONN_ID,
     files: Sequence[str] = (),
 ) -> None:
-    """Send one HTML email (sender from the connection's ``from_email``), files attached."""
-    with attachments(files) as named, SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
-        hook.send_email_smtp(to=list(to), subject=subject, html_content=html, files=named or None)
+    """Send one HTML email (sender from the connection's ``from_email``), files attached.
+
+    The server has the connection's ``timeout`` extra (the provider's 30 s by default) for each
+    answer; running out of it raises ``ServiceUnavailableError`` naming the connection.
+    """
+    hook = SmtpHook(smtp_conn_id=smtp_conn_id)
+    try:
+        with attachments(files) as named, hook:
+            hook.send_email_smtp(
+                to=list(to), subject=subject, html_content=html, files=named or None
+            )
+    except (TimeoutError, smtplib.SMTPServerDisconnected, AirflowException) as exc:
+        # the hook says only "Unable to connect" when the server's greeting timed out
+        if isinstance(exc, AirflowException) and "Unable to connect" not in str(exc):
+            raise
+        raise ServiceUnavailableError(
+            f"SMTP connection `{smtp_conn_id}` ({hook.host}:{hook.port}): no answer within "
+            f"timeout {hook.timeout} s; the task will be retried"
+        ) from exc
 
 
 def send_slack(text: str, *, slack_conn_id: str = SLACK_CONN_ID) -> None:
-    """Post one mrkdwn message to the incoming webhook of ``slack_conn_id``."""
+    """Post one mrkdwn message to the incoming webhook of ``slack_conn_id``.
+
+    The webhook has the connection's ``timeout`` extra (slack_sdk's 30 s by default) to answer;
+    running out of it raises ``ServiceUnavailableError`` naming the connection (never the URL:
+    it is the secret).
+    """
     hook = SlackWebhookHook(slack_webhook_conn_id=slack_conn_id, logger=_slack_client_log)
-    hook.send(text=text, unfurl_links=False, unfurl_media=False)
+    try:
+        hook.send(text=text, unfurl_links=False, unfurl_media=False)
+    except TimeoutError as exc:
+        seconds = hook.client.timeout
+        raise ServiceUnavailableError(
+            f"Slack webhook connection `{slack_conn_id}`: no answer within timeout {seconds} s; "
+            "the task will be retried"
+        ) from exc
 
 
 def send_summary(
@@ -300,7 +330,7 @@ class SummaryAlertOperator(BaseOperator):
         top_breaks: int = 5,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**with_execution_timeout(kwargs, NOTIFY_EXECUTION_TIMEOUT))
         self.outcomes = outcomes
         self.recon = recon
         self.business_date = business_date

@@ -14,6 +14,7 @@ from airflow.sdk import BaseOperator, Context
 
 from recon_airflow.hooks.mongo import mongo_client
 from recon_airflow.outcome import Outcome
+from recon_airflow.timeouts import LOAD_EXECUTION_TIMEOUT, with_execution_timeout
 
 # stores.mongo_results (pymongo, polars) is imported in execute: DAG files import this module.
 COLLECTION = "reconciliation_results"
@@ -36,7 +37,7 @@ class MongoResultsOperator(BaseOperator):
         mongo_conn_id: str = "recon_mongo",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**with_execution_timeout(kwargs, LOAD_EXECUTION_TIMEOUT))
         self.outcome = outcome
         self.database = database
         self.collection = collection

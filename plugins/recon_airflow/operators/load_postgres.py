@@ -13,6 +13,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from recon_airflow.outcome import Outcome
+from recon_airflow.timeouts import LOAD_EXECUTION_TIMEOUT, with_execution_timeout
 
 
 class PostgresResultsOperator(BaseOperator):
@@ -27,7 +28,7 @@ class PostgresResultsOperator(BaseOperator):
     def __init__(
         self, *, outcome: Outcome, postgres_conn_id: str = "recon_postgres", **kwargs: Any
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**with_execution_timeout(kwargs, LOAD_EXECUTION_TIMEOUT))
         self.outcome = outcome
         self.postgres_conn_id = postgres_conn_id
 

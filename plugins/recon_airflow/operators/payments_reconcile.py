@@ -20,6 +20,7 @@ from recon_airflow.errors import BadInputError
 from recon_airflow.operators.reconcile import reported_partition, snapshot_input, with_tolerance
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.settings import partition_dir, staging_root
+from recon_airflow.timeouts import RECONCILE_EXECUTION_TIMEOUT, with_execution_timeout
 
 
 class PaymentsReconcileOperator(BaseOperator):
@@ -54,7 +55,7 @@ class PaymentsReconcileOperator(BaseOperator):
         report_formats: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**with_execution_timeout(kwargs, RECONCILE_EXECUTION_TIMEOUT))
         self.processor = processor
         self.ledger = ledger
         self.spec = spec

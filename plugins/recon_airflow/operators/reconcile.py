@@ -20,6 +20,7 @@ from recon_airflow.dates import as_date
 from recon_airflow.errors import BadInputError, failing_for_good
 from recon_airflow.outcome import Outcome, Snapshot
 from recon_airflow.settings import partition_dir, reports_root, staging_root
+from recon_airflow.timeouts import RECONCILE_EXECUTION_TIMEOUT, with_execution_timeout
 
 if TYPE_CHECKING:
     import polars as pl
@@ -196,7 +197,7 @@ class ReconcileOperator(BaseOperator):
         report_formats: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**with_execution_timeout(kwargs, RECONCILE_EXECUTION_TIMEOUT))
         self.left = left
         self.right = right
         self.specs = specs

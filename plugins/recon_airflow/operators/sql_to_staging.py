@@ -5,8 +5,9 @@ The query is a file (no SQL strings in DAG files), its parameters are bound by t
 a few times faster than fetching rows) and are typed from the query's own result description
 (numeric(p, s) as exact decimals, timestamptz as UTC datetimes); the base (``StagingOperator``)
 writes them to a snapshot that is replaced only once written. A query the database refuses (a
-missing table, a syntax error) fails without retry; a database that cannot be reached raises
-as it is, so retries apply.
+missing table, a syntax error) fails without retry; a database that cannot be reached, or
+does not answer within the bounds of ``hooks.postgres``, raises ``PostgresUnavailableError``,
+so retries apply.
 """
 
 from __future__ import annotations
@@ -137,19 +138,15 @@ class SqlToStagingOperator(StagingOperator):
         import psycopg
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
+        from recon_airflow.hooks.postgres import postgres_session
+
         query = read_sql_file(self.sql)
-        conn = PostgresHook(postgres_conn_id=self.postgres_conn_id).get_conn()
-        try:
-            if not isinstance(conn, psycopg.Connection):  # COPY streaming is psycopg 3's
-                raise BadInputError(
-                    f"{self.postgres_conn_id}: the Postgres provider gave a {type(conn)} "
-                    "connection; recon needs psycopg 3 (it is in the lock file)"
-                )
-            table = query_frame(conn, query, dict(self.parameters or {}))
-        except psycopg.errors.ProgrammingError as exc:  # missing table, syntax, bad parameter
-            raise BadInputError(f"include/sql/{self.sql}: {exc}".strip()) from None
-        finally:
-            conn.close()
+        hook = PostgresHook(postgres_conn_id=self.postgres_conn_id)
+        with postgres_session(hook) as conn:  # bounded: a frozen server fails the try
+            try:
+                table = query_frame(conn, query, dict(self.parameters or {}))
+            except psycopg.errors.ProgrammingError as exc:  # missing table, syntax, parameter
+                raise BadInputError(f"include/sql/{self.sql}: {exc}".strip()) from None
         yield Fetched(frames=table, file=f"postgres:{self.sql}")
 
 

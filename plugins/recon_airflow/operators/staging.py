@@ -41,6 +41,7 @@ from recon.errors import Problem, ReconError, SchemaError, did_you_mean, listed
 from recon.files import file_digest, replaced_atomically
 from recon_airflow.errors import BadInputError, failing_for_good
 from recon_airflow.outcome import Snapshot
+from recon_airflow.timeouts import EXTRACT_EXECUTION_TIMEOUT, with_execution_timeout
 
 if TYPE_CHECKING:  # polars loads at run time: DAG files import the operators at every parse
     import polars as pl
@@ -85,7 +86,7 @@ class StagingOperator(BaseOperator):
         required_columns: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**with_execution_timeout(kwargs, EXTRACT_EXECUTION_TIMEOUT))
         self.source = source
         self.snapshot_path = snapshot_path
         self.required_columns = required_columns

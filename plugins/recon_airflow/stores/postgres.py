@@ -12,8 +12,9 @@ a break type, ``timing`` included, with its type, currency and impact; the run g
 The outcome is read and checked first (``stores.partition.read_outcome``, which also derives
 the data-quality checks; ``extra_checks`` adds the caller's). Bad input (a missing or
 unreadable result file, a result that does not match its outcome) raises ``BadOutcomeError``;
-connection and server errors propagate unchanged, so that Airflow retries them. Either way the
-transaction rolls back and the previous partition stays intact.
+a server that is unreachable, too slow or frozen raises ``PostgresUnavailableError`` within the
+bounds of ``hooks.postgres`` (connect, statement and lock timeouts), so that Airflow retries.
+Either way the transaction rolls back and the previous partition stays intact.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping
-from contextlib import closing
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final, TypedDict
@@ -36,6 +36,7 @@ from psycopg.types.json import Jsonb
 from recon.errors import first_line
 from recon.pipeline_config.volume import HistoryDay, is_incomplete
 from recon.result import STATUSES, SUMMARY_FILE
+from recon_airflow.hooks.postgres import postgres_session
 from recon_airflow.settings import SQL_DIR
 from recon_airflow.stores.partition import (
     BadOutcomeError,
@@ -82,7 +83,7 @@ def ensure_schema(hook: PostgresHook, *, force: bool = False) -> bool:
     text = (SQL_DIR / "schema.sql").read_text(encoding="utf-8")
     digest = {"sha256": hashlib.sha256(text.encode()).hexdigest()}
     q = queries()
-    with closing(_connect(hook)) as conn, conn.transaction():
+    with postgres_session(hook) as conn, conn.transaction():
         cur = conn.cursor(row_factory=tuple_row)
         cur.execute(q["lock_schema"])
         if not force and _one(cur, q["schema_table"]) and _one(cur, q["schema_applied"], digest):
@@ -103,7 +104,7 @@ def load_outcome(
     """Replace the outcome's partition (run, breaks, checks) in one transaction and audit it."""
     part = read_outcome(outcome, extra_checks)
     q = queries()
-    with closing(_connect(hook)) as conn, conn.transaction():
+    with postgres_session(hook) as conn, conn.transaction():
         cur = conn.cursor(row_factory=tuple_row)
         cur.execute(q["lock_partition"], part.params())
         cur.execute(q["current_partition"], part.params())
@@ -171,14 +172,6 @@ def queries() -> dict[str, str]:
 
 
 # -- database helpers -----------------------------------------------------------------------
-
-
-def _connect(hook: PostgresHook) -> psycopg.Connection[Any]:
-    conn = hook.get_conn()
-    if not isinstance(conn, psycopg.Connection):
-        conn.close()
-        raise TypeError("the recon results store needs psycopg 3; the hook gave psycopg2")
-    return conn
 
 
 def _one(cur: psycopg.Cursor[Any], query: str, params: Mapping[str, Any] | None = None) -> Any:
