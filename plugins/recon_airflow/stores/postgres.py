@@ -154,7 +154,7 @@ def volume_history(
     latest first; none before the first load created the schema."""
     q = queries()
     params = {"recon": recon, "source": source, "since": since, "business_date": before}
-    with closing(_connect(hook)) as conn:
+    with postgres_session(hook) as conn:
         cur = conn.cursor(row_factory=tuple_row)
         if not _one(cur, q["schema_table"]):
             return []
