@@ -41,7 +41,7 @@ from recon.reports.view import (
     figures_by_group,
     key_columns,
 )
-from recon.reports.xlsx_cells import EXACT_INT_LIMIT, ROW_NUMBER, row_xml
+from recon.reports.xlsx_cells import EXACT_INT_LIMIT, rows_xml
 from recon.reports.xlsx_summary import SUMMARY_SHEET, Formats, write_summary
 from recon.reports.xlsx_zip import ZipWriter
 
@@ -61,8 +61,6 @@ _BOOK_OPTIONS: Final = {
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 _WIDTH_MIN, _WIDTH_MAX = 8, 60
 _WIDTH_SAMPLE: Final = 1000  # rows a column's width is measured on
-_INDEX: Final = "__recon_index__"
-_XML: Final = "__recon_xml__"
 
 CellWriter = Callable[[Worksheet, int, int, Any], None]
 
@@ -399,34 +397,25 @@ def _stream_rows(
     batch_rows: int,
 ) -> None:
     """One break type's rows into its sheets: each sheet's laid-out XML around its rows."""
-    texts = [name for name, dtype in schema.items() if dtype == pl.String]
-    xml = (
-        kind.frame.with_row_index(_INDEX)
-        .with_columns((pl.col(_INDEX) % per_sheet + 2).cast(pl.String).alias(ROW_NUMBER))
-        .select(_INDEX, row_xml(schema, styles).alias(_XML), *texts)
-    )
     part = -1
     tail = ""
-    streamed = 0
-    for batch in xml.collect_batches(chunk_size=batch_rows):
-        first = int(batch[_INDEX][0])
+    streamed = 0  # rows of this break type so far
+    for batch in kind.frame.collect_batches(chunk_size=batch_rows):
         offset = 0
         while offset < batch.height:
-            index = first + offset
-            if index // per_sheet != part:
+            if streamed // per_sheet != part:
                 if part >= 0:
                     out.feed(tail.encode())
                     out.end()
-                part = index // per_sheet
+                part = streamed // per_sheet
                 rows = min(per_sheet, kind.rows - part * per_sheet)
                 sample = batch.slice(offset, _WIDTH_SAMPLE)
-                widths = {name: _width(header, sample[name]) for name, header in
-                          zip(schema.names(), kind.headers, strict=True) if name in texts}
-                head, tail = _around_rows(layouts[part], schema, kind.headers, widths, styles, rows)
+                head, tail = _around_rows(layouts[part], kind.headers, sample, styles, rows)
                 out.begin(sheets[part])
                 out.feed(head.encode())
-            take = min(batch.height - offset, (part + 1) * per_sheet - index)
-            out.feed(_buffer(batch[_XML].slice(offset, take)))
+            take = min(batch.height - offset, (part + 1) * per_sheet - streamed)
+            first_row = streamed - part * per_sheet + 2  # below the header
+            out.feed(_buffer(rows_xml(batch.slice(offset, take), styles, first_row)))
             offset += take
             streamed += take
     if part >= 0:
@@ -441,22 +430,20 @@ def _stream_rows(
 
 def _around_rows(
     layout: str,
-    schema: pl.Schema,
     headers: Sequence[str],
-    text_widths: Mapping[str, float],
+    sample: pl.DataFrame,
     styles: Mapping[str, int | None],
     rows: int,
 ) -> tuple[str, str]:
-    """The laid-out sheet split where its rows go, with its dimension and column widths set."""
+    """The laid-out sheet split where its rows go, with its dimension and column widths (from
+    ``sample``, the sheet's first rows) set."""
     last = f"{xl_col_to_name(len(headers) - 1)}{rows + 1}"
     layout = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', layout, count=1)
-    widths = [
-        text_widths.get(name) or _width(header, pl.Series(dtype=dtype))
-        for (name, dtype), header in zip(schema.items(), headers, strict=True)
-    ]
     cols = "".join(
         _col_xml(index, width, styles.get(name))
-        for index, (name, width) in enumerate(zip(schema.names(), widths, strict=True))
+        for index, (name, width) in enumerate(
+            zip(sample.columns, _widths(headers, sample), strict=True)
+        )
     )
     layout = re.sub(r"<cols>.*?</cols>", f"<cols>{cols}</cols>", layout, count=1)
     head, _, tail = layout.partition("</sheetData>")
