@@ -21,7 +21,7 @@ from recon.reports.xlsx_zip import ZipWriter
 
 LONG = "x" * 40_000
 TEXTS = [
-    "=HYPERLINK(\"http://x\")",
+    '=HYPERLINK("http://x")',
     "  =cmd()",
     "+1",
     "@SUM(A1)",
@@ -192,12 +192,15 @@ def test_values_are_what_a_reader_expects(written: tuple[Path, Path]) -> None:
     counts = [row["processor count"] for row in rows if row.get("processor count")]
     counts = [cell for cell in counts if cell.value is not None]
 
-    assert "'=HYPERLINK(\"http://x\")#0" in texts  # neutralised
+    assert '\'=HYPERLINK("http://x")#0' in texts  # neutralised
     # Excel reads _xHHHH_ back as the character; openpyxl shows the escape as it is
     assert "nul_x0000_and_x0001_bell_x0007_#30" in texts
     assert "_x005F_x0041_ literal escape#11" in texts
     assert max(len(text) for text in texts) == 32_767  # Excel's cell limit, as xlsxwriter cuts
-    assert {c.value for c in counts if c.data_type == "s"} >= {"9007199254740992", "-9007199254740992"}
+    assert {c.value for c in counts if c.data_type == "s"} >= {
+        "9007199254740992",
+        "-9007199254740992",
+    }
     assert {c.number_format for c in counts if c.data_type == "n"} == {"#,##0"}
     assert {row["k"].number_format for row in rows} == {"General"}
 

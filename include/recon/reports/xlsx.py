@@ -288,7 +288,9 @@ def _write_cells(
     """Stream one break type into as many sheets as its rows need, cell by cell."""
     schema = kind.frame.collect_schema()
     column_formats = _column_formats(schema, formats, kind.plain)
-    writers = [_cell_writer(dtype, fmt) for dtype, fmt in zip(schema.dtypes(), column_formats)]
+    writers = [
+        _cell_writer(dtype, fmt) for dtype, fmt in zip(schema.dtypes(), column_formats, strict=True)
+    ]
     per_sheet = max_rows - 1
     parts = iter(_parts(kind.rows, per_sheet))
     sheet: Worksheet | None = None
