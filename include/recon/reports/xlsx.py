@@ -11,27 +11,23 @@ other to.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import polars as pl
 import pyarrow as pa
 import xlsxwriter
-from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
-from xlsxwriter.worksheet import Worksheet
 
 from recon.errors import ReconError
 from recon.reports.figures import summary_figures
 from recon.reports.labels import GROUP, IMPACT_COLUMN, Grouping, Sides
-from recon.reports.safe import flat_cells, neutral_text, neutralize_formulas, replacing
+from recon.reports.safe import flat_cells, neutralize_formulas, replacing
 from recon.reports.view import (
     break_rows,
     by_break_amount,
@@ -41,39 +37,28 @@ from recon.reports.view import (
     figures_by_group,
     key_columns,
 )
-from recon.reports.xlsx_cells import EXACT_INT_LIMIT, rows_xml
-from recon.reports.xlsx_summary import SUMMARY_SHEET, Formats, write_summary
+from recon.reports.xlsx_by_cell import write_by_cell
+from recon.reports.xlsx_cells import rows_xml
+from recon.reports.xlsx_layout import (
+    BOOK_OPTIONS,
+    WIDTH_MIN,
+    WIDTH_SAMPLE,
+    BreakType,
+    SheetNames,
+    close_book,
+    column_number_formats,
+    column_widths,
+    sheet_rows,
+    start_sheet,
+)
+from recon.reports.xlsx_summary import Formats, write_summary
 from recon.reports.xlsx_zip import ZipWriter
 
 XLSX_FILE: Final = "report.xlsx"
 EXCEL_MAX_ROWS: Final = 1_048_576  # rows per sheet, header included
-SHEET_NAME_MAX: Final = 31
 BATCH_ROWS: Final = 50_000
 XLSX_ENGINES: Final = ("polars", "xlsxwriter")
 XlsxEngine = Literal["polars", "xlsxwriter"]
-_BOOK_OPTIONS: Final = {
-    "strings_to_formulas": False,
-    "strings_to_numbers": False,
-    "strings_to_urls": False,
-    "nan_inf_to_errors": True,
-    "remove_timezone": True,
-}
-_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
-_WIDTH_MIN, _WIDTH_MAX = 8, 60
-_WIDTH_SAMPLE: Final = 1000  # rows a column's width is measured on
-
-CellWriter = Callable[[Worksheet, int, int, Any], None]
-
-
-@dataclass(frozen=True)
-class _BreakType:
-    """One break type's sheets: its rows (display columns, flat, formula-safe, in order)."""
-
-    base: str
-    frame: pl.LazyFrame
-    headers: list[str]
-    plain: frozenset[str]  # integer columns shown without thousands separators
-    rows: int
 
 
 def write_xlsx(
@@ -112,13 +97,13 @@ def write_xlsx(
     )
     figures = summary_figures(summary, sides, counts, grouping, amounts=amounts, impacts=impacts)
     rows = dict(zip(overview[GROUP].to_list(), overview["rows"].to_list(), strict=True))
-    names = _SheetNames()
+    names = SheetNames()
     breaks = break_rows(results, grouping)
     types = []
     for group in grouping.ordered(list(rows)):
         columns = display_columns(schema, keys, fields, group, grouping)
         types.append(
-            _BreakType(
+            BreakType(
                 base=names.base(grouping.label(group), fallback=str(group)),
                 frame=by_break_amount(breaks.filter(grouping.is_group(group)), keys)
                 .select(columns)
@@ -138,24 +123,10 @@ def write_xlsx(
 
     with replacing(path) as partial:
         if engine == "xlsxwriter":
-            _write_by_cell(partial, start, types, names, max_rows_per_sheet, batch_rows)
+            write_by_cell(partial, start, types, names, max_rows_per_sheet, batch_rows)
         else:
             _write_streamed(partial, start, types, names, max_rows_per_sheet, batch_rows)
     return path
-
-
-def _close(book: Workbook) -> None:
-    """xlsxwriter wraps a failed write (disk full, a file-size limit) in its own error: raise
-    the OSError inside, which callers report as such."""
-    from xlsxwriter.exceptions import FileCreateError
-
-    try:
-        book.close()
-    except FileCreateError as exc:
-        cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
-        if cause is None:
-            raise
-        raise cause from None
 
 
 def _sides_named(frame: pl.LazyFrame, sides: Sides) -> pl.LazyFrame:
@@ -165,214 +136,33 @@ def _sides_named(frame: pl.LazyFrame, sides: Sides) -> pl.LazyFrame:
     return frame.with_columns(pl.col("side").cast(pl.String).replace(sides.side_values()))
 
 
-class _SheetNames:
-    """Valid, unique sheet names: no ``[]:*?/\\``, no edge apostrophes, at most 31 characters."""
-
-    def __init__(self) -> None:
-        self.used = {SUMMARY_SHEET.lower(), "history"}  # Excel reserves "History"
-        self.bases: set[str] = set()
-
-    def base(self, label: str, *, fallback: str) -> str:
-        for candidate in (label, fallback):
-            cleaned = _SHEET_FORBIDDEN.sub("_", candidate).strip().strip("'").strip()
-            if cleaned and cleaned.lower() not in self.bases | self.used:
-                self.bases.add(cleaned.lower())
-                return cleaned
-        return self.base(f"{fallback} ~", fallback=f"{fallback} ~~")
-
-    def part(self, base: str, number: int) -> str:
-        suffix = "" if number == 1 else f" ({number})"
-        name = base[: SHEET_NAME_MAX - len(suffix)].rstrip().rstrip("'") + suffix
-        while name.lower() in self.used:  # a truncated base can meet another one
-            suffix = f"~{suffix}"
-            name = base[: SHEET_NAME_MAX - len(suffix)].rstrip().rstrip("'") + suffix
-        self.used.add(name.lower())
-        return name
-
-
-# --- the sheet a part of a break type starts with, in either engine ---------------------------
-
-
-def _column_formats(schema: pl.Schema, formats: Formats, plain: frozenset[str]) -> list[Format]:
-    """Each column's number format (``None`` for text): also the column's default format."""
-    return [_number_format(dtype, formats, plain=name in plain) for name, dtype in schema.items()]
-
-
-def _number_format(dtype: pl.DataType, formats: Formats, *, plain: bool) -> Any:
-    if dtype.is_integer():
-        return formats.plain_integer if plain else formats.integer
-    if dtype.is_float() or dtype == pl.Decimal or dtype == pl.Duration:
-        return formats.decimal
-    if dtype == pl.Date:
-        return formats.date
-    if isinstance(dtype, pl.Datetime):
-        return formats.datetime
-    if dtype == pl.Time:
-        return formats.time
-    return None
-
-
-def _start(
-    sheet: Worksheet,
-    headers: Sequence[str],
-    widths: Sequence[float],
-    column_formats: Sequence[Any],
-    formats: Formats,
-    rows: int,
-) -> None:
-    """Header row, column widths and formats, frozen header, autofilter over ``rows`` rows."""
-    for col, (header, width, number_format) in enumerate(
-        zip(headers, widths, column_formats, strict=True)
-    ):
-        sheet.set_column(col, col, width, number_format)
-        sheet.write_string(0, col, neutral_text(header), formats.header)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, rows, len(headers) - 1)
-
-
-def _widths(headers: Sequence[str], sample: pl.DataFrame) -> list[float]:
-    """Column widths from the header and the part's first rows (memory stays flat)."""
-    return [
-        _width(header, series.head(_WIDTH_SAMPLE))
-        for header, series in zip(headers, sample.iter_columns(), strict=True)
-    ]
-
-
-def _width(header: str, series: pl.Series) -> float:
-    dtype = series.dtype
-    if dtype == pl.String:
-        longest = series.str.len_chars().max()
-        content = int(longest) if isinstance(longest, int) else 0
-    elif dtype.is_temporal():
-        content = 19 if dtype == pl.Datetime else 12
-    elif dtype.is_numeric():
-        content = 14
-    else:
-        content = 10
-    return float(min(max(len(header) + 2, content + 1, _WIDTH_MIN), _WIDTH_MAX))
-
-
-def _parts(rows: int, per_sheet: int) -> list[int]:
-    """Rows on each sheet of a break type."""
-    return [min(per_sheet, rows - start) for start in range(0, rows, per_sheet)]
-
-
-# --- engine "xlsxwriter": every cell through xlsxwriter (the reference) -------------------------
-
-
-def _write_by_cell(
-    partial: Path,
-    start: Callable[[Workbook], Formats],
-    types: Sequence[_BreakType],
-    names: _SheetNames,
-    max_rows: int,
-    batch_rows: int,
-) -> None:
-    book = xlsxwriter.Workbook(str(partial), {"constant_memory": True, **_BOOK_OPTIONS})
-    try:
-        formats = start(book)
-        for kind in types:
-            _write_cells(book, formats, kind, names, max_rows, batch_rows)
-    finally:
-        _close(book)
-
-
-def _write_cells(
-    book: Workbook,
-    formats: Formats,
-    kind: _BreakType,
-    names: _SheetNames,
-    max_rows: int,
-    batch_rows: int,
-) -> None:
-    """Stream one break type into as many sheets as its rows need, cell by cell."""
-    schema = kind.frame.collect_schema()
-    column_formats = _column_formats(schema, formats, kind.plain)
-    writers = [
-        _cell_writer(dtype, fmt) for dtype, fmt in zip(schema.dtypes(), column_formats, strict=True)
-    ]
-    per_sheet = max_rows - 1
-    parts = iter(_parts(kind.rows, per_sheet))
-    sheet: Worksheet | None = None
-    number = 0
-    row = 0  # the next row to write on ``sheet``
-    for batch in kind.frame.collect_batches(chunk_size=batch_rows):
-        offset = 0
-        while offset < batch.height:
-            if sheet is None or row > per_sheet:
-                number += 1
-                sheet = book.add_worksheet(names.part(kind.base, number))
-                widths = _widths(kind.headers, batch.slice(offset))
-                rows = next(parts, 0)
-                _start(sheet, kind.headers, widths, column_formats, formats, rows)
-                row = 1
-            take = min(batch.height - offset, per_sheet - row + 1)
-            columns = [series.to_list() for series in batch.slice(offset, take).iter_columns()]
-            for values in zip(*columns, strict=True):
-                for col, (value, write) in enumerate(zip(values, writers, strict=True)):
-                    if value is not None:
-                        write(sheet, row, col, value)
-                row += 1
-            offset += take
-
-
-def _cell_writer(dtype: pl.DataType, number_format: Any) -> CellWriter:
-    """How one column's values go into cells."""
-    if dtype == pl.String:
-        return lambda sheet, row, col, value: sheet.write_string(row, col, value)
-    if dtype == pl.Boolean:
-        return lambda sheet, row, col, value: sheet.write_boolean(row, col, value)
-    if dtype.is_integer():
-
-        def write_integer(sheet: Worksheet, row: int, col: int, value: Any) -> None:
-            if abs(value) >= EXACT_INT_LIMIT:
-                sheet.write_string(row, col, str(value))
-            else:
-                sheet.write_number(row, col, value, number_format)
-
-        return write_integer
-    if dtype.is_float() or dtype == pl.Decimal:
-        return lambda sheet, row, col, value: sheet.write_number(
-            row, col, float(value), number_format
-        )
-    if dtype.is_temporal() and dtype != pl.Duration:
-        return lambda sheet, row, col, value: sheet.write_datetime(row, col, value, number_format)
-    if dtype == pl.Duration:
-        return lambda sheet, row, col, value: sheet.write_number(
-            row, col, value / dt.timedelta(days=1), number_format
-        )
-    if dtype == pl.Binary:
-        return lambda sheet, row, col, value: sheet.write_string(row, col, value.hex())
-    return lambda sheet, row, col, value: sheet.write_string(row, col, neutral_text(str(value)))
-
-
 # --- engine "polars": xlsxwriter lays the workbook out, polars writes the rows --------------------
 
 
 def _write_streamed(
     partial: Path,
     start: Callable[[Workbook], Formats],
-    types: Sequence[_BreakType],
-    names: _SheetNames,
+    types: Sequence[BreakType],
+    names: SheetNames,
     max_rows: int,
     batch_rows: int,
 ) -> None:
     per_sheet = max_rows - 1
     skeleton = io.BytesIO()
-    book = xlsxwriter.Workbook(skeleton, {"in_memory": True, **_BOOK_OPTIONS})
+    book = xlsxwriter.Workbook(skeleton, {"in_memory": True, **BOOK_OPTIONS})
     formats = start(book)
     plans = []
     for kind in types:
         schema = kind.frame.collect_schema()
-        column_formats = _column_formats(schema, formats, kind.plain)
+        column_formats = column_number_formats(schema, formats, kind.plain)
         sheets = []
-        for number, rows in enumerate(_parts(kind.rows, per_sheet), start=1):
+        for number, rows in enumerate(sheet_rows(kind.rows, per_sheet), start=1):
             sheet = book.add_worksheet(names.part(kind.base, number))
-            widths = [float(_WIDTH_MIN)] * len(kind.headers)  # set from the rows, below
-            _start(sheet, kind.headers, widths, column_formats, formats, rows)
+            widths = [float(WIDTH_MIN)] * len(kind.headers)  # set from the rows, below
+            start_sheet(sheet, kind.headers, widths, column_formats, formats, rows)
             sheets.append(f"xl/worksheets/sheet{sheet.index + 1}.xml")
         plans.append((kind, schema, column_formats, sheets))
-    _close(book)
+    close_book(book)
     with zipfile.ZipFile(skeleton) as laid_out, partial.open("wb") as file, ZipWriter(file) as out:
         streamed = {name for *_, sheets in plans for name in sheets}
         for info in laid_out.infolist():
@@ -390,7 +180,7 @@ def _write_streamed(
 
 def _stream_rows(
     out: ZipWriter,
-    kind: _BreakType,
+    kind: BreakType,
     schema: pl.Schema,
     styles: Mapping[str, int | None],
     sheets: Sequence[str],
@@ -411,7 +201,7 @@ def _stream_rows(
                     out.end()
                 part = streamed // per_sheet
                 rows = min(per_sheet, kind.rows - part * per_sheet)
-                sample = batch.slice(offset, _WIDTH_SAMPLE)
+                sample = batch.slice(offset, WIDTH_SAMPLE)
                 head, tail = _around_rows(layouts[part], kind.headers, sample, styles, rows)
                 out.begin(sheets[part])
                 out.feed(head.encode())
@@ -444,7 +234,7 @@ def _around_rows(
     cols = "".join(
         _col_xml(index, width, styles.get(name))
         for index, (name, width) in enumerate(
-            zip(sample.columns, _widths(headers, sample), strict=True)
+            zip(sample.columns, column_widths(headers, sample), strict=True)
         )
     )
     layout = re.sub(r"<cols>.*?</cols>", f"<cols>{cols}</cols>", layout, count=1)
