@@ -92,7 +92,11 @@ def inside_work(out: Path, name: str | None) -> Callable[[], bool]:
 @pytest.fixture(scope="module")
 def pairs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path, Path]]:
     root = tmp_path_factory.mktemp("pairs")
-    return {"before": write_pair(root / "before", 97), "after": write_pair(root / "after", 13)}
+    return {
+        "before": write_pair(root / "before", 97),
+        "after": write_pair(root / "after", 13),
+        "all_breaks": write_pair(root / "all_breaks", 1),  # reports larger than its results
+    }
 
 
 @pytest.mark.parametrize(
@@ -129,7 +133,7 @@ def test_a_failed_report_write_leaves_the_previous_set(
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     done = subprocess.run(
-        command(pairs["after"], out), env=env(), capture_output=True, text=True,
+        command(pairs["all_breaks"], out), env=env(), capture_output=True, text=True,
         preexec_fn=small_files,
     )  # fmt: skip
     assert done.returncode == 2

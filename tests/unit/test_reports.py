@@ -624,3 +624,15 @@ def test_many_breaks_stream_to_csv_and_only_the_top_reach_html(
     csv = pl.scan_csv(written["csv"]).select(pl.len(), pl.col("break_amount").first()).collect()
     assert csv.row(0) == (n, 9972.0)
     assert len(json.loads(written["json"].read_text())["breaks"]) == 1000
+
+
+def test_a_failed_csv_write_is_an_os_error_with_its_errno(tmp_path: Path) -> None:
+    from recon.reports.csv import _with_errno
+
+    error = _with_errno(OSError("File too large (os error 27)"), tmp_path / "breaks.csv")
+
+    assert (error.errno, error.strerror, error.filename) == (
+        27,
+        "File too large",
+        str(tmp_path / "breaks.csv"),
+    )

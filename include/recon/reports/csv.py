@@ -6,6 +6,8 @@ the core matched but the break type lists (``timing``); the ``break_type`` colum
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,5 +35,18 @@ def csv_breaks(results: pl.LazyFrame, summary: Mapping[str, Any]) -> pl.LazyFram
 def write_csv(results: pl.LazyFrame, summary: Mapping[str, Any], path: Path) -> Path:
     """Write every break to ``path`` as plain CSV (header row, then data) without collecting it."""
     with replacing(path) as partial:
-        csv_breaks(results, summary).sink_csv(partial, date_format="%Y-%m-%d")
+        try:
+            csv_breaks(results, summary).sink_csv(partial, date_format="%Y-%m-%d")
+        except OSError as exc:
+            raise _with_errno(exc, path) from None
     return path
+
+
+def _with_errno(exc: OSError, path: Path) -> OSError:
+    """polars raises a failed write (a file-size limit, a full disk) as an OSError whose errno
+    is only in its text (``File too large (os error 27)``): give it back its errno and path."""
+    found = re.search(r"os error (\d+)", str(exc))
+    if exc.errno is not None or found is None:
+        return exc
+    code = int(found.group(1))
+    return OSError(code, os.strerror(code), str(path))

