@@ -88,21 +88,28 @@ def common_dtype(kind: Kind, left: pl.DataType, right: pl.DataType) -> pl.DataTy
     return pl.String()
 
 
-def same_values(field: FieldPlan, left: pl.Expr, right: pl.Expr) -> pl.Expr:
-    """True where both sides agree under the field's rule (both present and within tolerance)."""
+def same_values(field: FieldPlan, left: pl.Expr, right: pl.Expr, *, exact: bool = False) -> pl.Expr:
+    """True where both sides agree under the field's rule (both present and within tolerance).
+
+    :param exact: the field's values are decimals (never NaN or infinite: no such checks).
+    """
     rule = field.rule
     both_null = left.is_null() & right.is_null()
     one_null = left.is_null() | right.is_null()
     if field.kind == "number":
-        diff = (left - right).abs().cast(pl.Float64)
-        tolerance = pl.lit(rule.abs_tol) + pl.lit(rule.rel_tol) * right.cast(pl.Float64).abs()
-        slack = pl.max_horizontal(left.cast(pl.Float64).abs(), right.cast(pl.Float64).abs())
         lf, rf = left.cast(pl.Float64), right.cast(pl.Float64)
+        tolerance = pl.lit(rule.abs_tol)
+        if rule.rel_tol:
+            tolerance = tolerance + pl.lit(rule.rel_tol) * rf.abs()
+        slack = pl.max_horizontal(lf.abs(), rf.abs()) * FLOAT_SLACK
+        within = (left - right).abs().cast(pl.Float64) <= tolerance + slack
         # a tolerance (and its float slack) applies to finite numbers only: NaN equals NaN and
         # an infinity itself (README), anything else with a non-finite side differs
         agree = (
-            pl.when(lf.is_finite() & rf.is_finite())
-            .then(diff <= tolerance + slack * FLOAT_SLACK)
+            within
+            if exact
+            else pl.when(lf.is_finite() & rf.is_finite())
+            .then(within)
             .otherwise((lf.is_nan() & rf.is_nan()) | (lf.is_infinite() & (lf == rf)))
         )
     elif field.kind == "date" and rule.window_days:
@@ -121,8 +128,15 @@ def same_values(field: FieldPlan, left: pl.Expr, right: pl.Expr) -> pl.Expr:
     )
 
 
-def difference(field: FieldPlan, left: pl.Expr, right: pl.Expr) -> pl.Expr | None:
-    """left - right for numbers, in days for dates; None for strings (no diff column)."""
+def difference(
+    field: FieldPlan, left: pl.Expr, right: pl.Expr, *, exact: bool = False
+) -> pl.Expr | None:
+    """left - right for numbers, in days for dates; None for strings (no diff column).
+
+    :param exact: the field's values are decimals (always finite).
+    """
+    if field.kind == "number" and exact:
+        return left - right
     if field.kind == "number":
         both_finite = left.cast(pl.Float64).is_finite() & right.cast(pl.Float64).is_finite()
         return pl.when(both_finite).then(left - right)  # no NaN or inf - inf in the results

@@ -244,8 +244,11 @@ def classify(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     """Status, mismatched fields, diffs and money at stake for joined keys."""
     only_right = pl.col("left_rows").is_null()
     only_left = pl.col("right_rows").is_null()
+    exact = {f.name: isinstance(plan.field_dtypes[f.name], pl.Decimal) for f in plan.fields}
     same = {
-        f.name: same_values(f, pl.col(f"left_{f.name}"), pl.col(f"right_{f.name}"))
+        f.name: same_values(
+            f, pl.col(f"left_{f.name}"), pl.col(f"right_{f.name}"), exact=exact[f.name]
+        )
         for f in plan.fields
     }
     flags = [pl.col(f"__same_{name}") for name in same]
@@ -261,7 +264,12 @@ def classify(frame: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     diffs = [
         expr.alias(f"diff_{f.name}")
         for f in plan.fields
-        if (expr := difference(f, pl.col(f"left_{f.name}"), pl.col(f"right_{f.name}"))) is not None
+        if (
+            expr := difference(
+                f, pl.col(f"left_{f.name}"), pl.col(f"right_{f.name}"), exact=exact[f.name]
+            )
+        )
+        is not None
     ]
     return (
         frame.with_columns(*[ok.alias(f"__same_{name}") for name, ok in same.items()], *diffs)
