@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from recon.errors import DbfError, InputFileError, SchemaError
-from recon.readers import dbf_schema, read_dbf
+from recon.readers import dbf_schema, read_dbf, scan_dbf
 from worlds.dbf_write import write_dbf
 
 DBASE_SPEC = "NAME C(20); AMT N(12,4); QTY N(8,0); RATE F(10,3); TRADED D; ACTIVE L"
@@ -381,6 +381,51 @@ def test_unknown_column_suggests_the_right_one(dbase_file: Path) -> None:
 def test_column_requested_twice(dbase_file: Path) -> None:
     with pytest.raises(SchemaError, match="requested twice"):
         read_dbf(dbase_file, columns=["NAME", "NAME"])
+
+
+# --- the lazy scan --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of 2 records, so the fixture's 5 records (one deleted) span three."""
+    from recon.readers import dbf as dbf_module
+
+    monkeypatch.setattr(dbf_module, "SCAN_BATCH", 2)
+
+
+def test_scan_equals_read_in_any_projection(dbase_file: Path, small_batches: None) -> None:
+    whole = read_dbf(dbase_file)
+    scan = scan_dbf(dbase_file)
+    assert scan.collect_schema() == whole.schema  # from the header, before any record is read
+    assert_frame_equal(scan.collect(), whole)
+    assert_frame_equal(scan.select("QTY", "NAME").collect(), whole.select("QTY", "NAME"))
+    assert scan.select(pl.len()).collect().item() == whole.height
+    assert_frame_equal(scan.head(3).collect(), whole.head(3))
+    assert_frame_equal(scan.filter(pl.col("QTY") > 0).collect(), whole.filter(pl.col("QTY") > 0))
+    assert_frame_equal(scan.collect(engine="streaming"), whole)  # the scan can be run again
+
+
+def test_scan_names_the_physical_record_in_a_later_batch(
+    dbase_file: Path, small_batches: None
+) -> None:
+    patch(dbase_file, record_offset(dbase_file, 1), b"*")  # delete record 1
+    patch(dbase_file, record_offset(dbase_file, 4, 33), b"oops")  # QTY of record 4
+    with pytest.raises(DbfError, match="QTY") as error:
+        scan_dbf(dbase_file).select("QTY").collect()
+    assert error.value.row == 4
+    # a field the query does not use is not decoded, so it is not refused either
+    assert scan_dbf(dbase_file).select("NAME").collect().height == 3
+
+
+def test_scan_refuses_at_open_what_read_refuses(dbase_file: Path, tmp_path: Path) -> None:
+    with open(dbase_file, "r+b") as handle:
+        handle.truncate(dbase_file.stat().st_size - 10)
+    with pytest.raises(DbfError, match="truncated"):
+        scan_dbf(dbase_file)
+    memo = write_with_dbf(tmp_path / "memo.dbf", "NAME C(5); NOTES M", [("a", "x")], dbf_type="db3")
+    with pytest.raises(DbfError, match="memo fields are not supported"):
+        scan_dbf(memo)
 
 
 # --- write_dbf -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["dbf_schema", "read_dbf"]
+__all__ = ["dbf_schema", "read_dbf", "scan_dbf"]
 
 
 def __getattr__(name: str) -> Any:

@@ -12,7 +12,7 @@ import codecs
 import contextlib
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from recon.readers.dbf_layout import (
 )
 
 LIVE, DELETED = 0x20, 0x2A
+SCAN_BATCH = 250_000  # records a lazy scan decodes at a time
 VFP_EPOCH_JULIAN_DAY, MS_PER_DAY = 2440588, 86_400_000  # the Julian day of 1970-01-01
 # Codecs whose text can be checked byte by byte. Multi-byte codecs qualify: their lead bytes
 # never decode alone, which sends a column holding one to the exact, per-value path. Stateful
@@ -67,6 +68,49 @@ def read_dbf(
     layout = read_layout(path, encoding, encoding_option)
     fields = requested_fields(layout, columns)
     return _Records.load(layout).frame(fields)
+
+
+def scan_dbf(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    encoding_option: str = "encoding",
+) -> pl.LazyFrame:
+    """``read_dbf`` as a lazy scan: a query decodes only the fields it selects.
+
+    The header is read and checked now (unsupported fields refused as ``read_dbf`` does); the
+    record area when a query first runs, and it is kept for the scan's next queries (a
+    reconciliation reads the keys first, then the fields it compares).
+    """
+    from polars.io.plugins import register_io_source
+
+    layout = read_layout(path, encoding, encoding_option)
+    fields = requested_fields(layout, None)
+    check_file_size(layout.path, layout.header)
+    types = {f.name: field_dtype(f, layout.header.dbversion) for f in fields}
+    schema = {name: dtype for name, dtype in types.items() if dtype is not None}  # all, checked
+    loaded: list[_Records] = []
+
+    def source(
+        with_columns: list[str] | None, predicate: Any, n_rows: int | None, batch_size: int | None
+    ) -> Iterator[pl.DataFrame]:
+        if not loaded:
+            loaded.append(_Records.load(layout))
+        # no column at all (a row count): one field still says how many records are live
+        wanted = fields if with_columns is None else requested_fields(layout, with_columns)
+        records, left = loaded[0], n_rows
+        for start in range(0, len(records.raw), SCAN_BATCH):  # bounded memory: in batches
+            frame = records.part(start, start + SCAN_BATCH).frame(wanted or fields[:1])
+            if predicate is not None:
+                frame = frame.filter(predicate)
+            if left is not None:
+                frame = frame.head(left)
+                left -= frame.height
+            yield frame
+            if left == 0:
+                return
+
+    return register_io_source(io_source=source, schema=schema)
 
 
 @functools.lru_cache(maxsize=32)
@@ -109,6 +153,14 @@ class _Records:
             return cls(layout, raw, None)
         live = np.flatnonzero(~deleted)
         return cls(layout, raw[live], live)  # one gather here beats one per field
+
+    def part(self, start: int, stop: int) -> _Records:
+        """Records ``[start, stop)`` (live ones), still naming their physical record in errors."""
+        if self.live is None:
+            live = np.arange(start, min(stop, len(self.raw)))
+        else:
+            live = self.live[start:stop]
+        return _Records(self.layout, self.raw[start:stop], live)
 
     def block(self, field: Field) -> np.ndarray:
         return np.ascontiguousarray(self.raw[:, field.offset : field.offset + field.length])

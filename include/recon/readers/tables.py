@@ -56,12 +56,7 @@ def file_format(path: str | os.PathLike[str]) -> str:
         ) from None
 
 
-def scan_table(
-    path: str | os.PathLike[str],
-    options: ReadOptions = DEFAULT_READ,
-    *,
-    columns: Sequence[str] | None = None,
-) -> pl.LazyFrame:
+def scan_table(path: str | os.PathLike[str], options: ReadOptions = DEFAULT_READ) -> pl.LazyFrame:
     """Open ``path`` lazily; CSV and XLSX columns come as strings so parsing can report rows."""
     path = Path(path)
     kind = file_format(path)
@@ -78,14 +73,9 @@ def scan_table(
     elif kind == "xlsx":
         frame = _read_xlsx(path, options).lazy()
     else:
-        from recon.readers.dbf import read_dbf
+        from recon.readers.dbf import scan_dbf
 
-        frame = read_dbf(
-            path,
-            columns=columns,
-            encoding=options.encoding,
-            encoding_option=options.encoding_option,
-        ).lazy()
+        frame = scan_dbf(path, encoding=options.encoding, encoding_option=options.encoding_option)
     return frame
 
 
