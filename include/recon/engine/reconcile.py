@@ -208,10 +208,15 @@ def compare_files(
     """Read both files, reconcile, and write results.parquet, summary.json and the reports."""
     paths = {"left": Path(left), "right": Path(right)}
     check_out_dir(out_dir)
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    formats = list(reports)
+    with ThreadPoolExecutor(max_workers=3) as pool:
         # opening checks each CSV's shape: both at once; then checksums overlap the run
         opening = {side: pool.submit(scan_table, paths[side], opts) for side, opts in
                    (("left", left_options), ("right", right_options))}  # fmt: skip
+        if formats:  # so do the report writers' imports
+            from recon.reports import load_writers
+
+            pool.submit(load_writers, formats)
         frames = {side: future.result() for side, future in opening.items()}
         digests = {side: pool.submit(file_digest, path) for side, path in paths.items()}
         try:
@@ -223,7 +228,7 @@ def compare_files(
                 sources=(str(paths["left"]), str(paths["right"])),
                 inputs=lambda: _inputs(paths, digests),
                 rows_per_partition=rows_per_partition,
-                reports=reports,
+                reports=formats,
             )
         except InputFileError as exc:
             _locate_read_error(exc, paths, (left_options, right_options))

@@ -17,7 +17,7 @@ from recon.reports.labels import Grouping
 from recon.reports.names import CSV_FILE, REPORT_FILES, REPORT_FORMATS
 from recon.reports.view import checked_schema, top_breaks
 
-__all__ = ["REPORT_FILES", "REPORT_FORMATS", "write_reports"]
+__all__ = ["REPORT_FILES", "REPORT_FORMATS", "load_writers", "write_reports"]
 
 HTML_TOP_N: Final = 1000
 
@@ -39,7 +39,6 @@ def write_reports(
     :param html_top_n: how many of the largest breaks the HTML page and report.json list.
     """
     chosen = _checked_formats(formats)
-    # the writers load on use: jinja2 and xlsxwriter cost a run without reports 0.13 s
     from recon.reports.csv import write_csv
     from recon.reports.html import write_html
     from recon.reports.json import write_json
@@ -66,6 +65,17 @@ def write_reports(
         elif name == "json" and top is not None:
             written[name] = write_json(top, summary, path)
     return written
+
+
+def load_writers(formats: Iterable[str]) -> None:
+    """Import the writers of ``formats`` (jinja2, xlsxwriter: ~0.13 s). They load on use, so a
+    run without reports never pays for them; a run with reports can load them in a thread
+    while it reconciles."""
+    chosen = set(formats)
+    if "html" in chosen:
+        import recon.reports.html
+    if "xlsx" in chosen:
+        import recon.reports.xlsx  # noqa: F401
 
 
 def _checked_formats(formats: Iterable[str]) -> list[str]:
