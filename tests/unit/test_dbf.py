@@ -418,6 +418,38 @@ def test_scan_names_the_physical_record_in_a_later_batch(
     assert scan_dbf(dbase_file).select("NAME").collect().height == 3
 
 
+@pytest.mark.parametrize("budget, decodes", [(64 * 2**20, 2), (0, 4)], ids=["kept", "no-room"])
+def test_scan_hands_a_decoded_field_to_the_next_query_once(
+    dbase_file: Path,
+    small_batches: None,
+    monkeypatch: pytest.MonkeyPatch,
+    budget: int,
+    decodes: int,
+) -> None:
+    from recon.readers import dbf as dbf_module
+
+    monkeypatch.setattr(dbf_module, "SCAN_CACHE_BYTES", budget)
+    decoded: list[str] = []
+    original = dbf_module._Records.frame
+
+    def counting(self: Any, fields: Sequence[Any]) -> pl.DataFrame:
+        decoded.extend(f.name for f in fields)
+        return original(self, fields)
+
+    monkeypatch.setattr(dbf_module._Records, "frame", counting)
+    scan = scan_dbf(dbase_file)
+    first = scan.select("NAME").collect()
+    second = scan.select("NAME", "QTY").collect()
+    third = scan.select("NAME").collect()
+    # 4 live records in batches of 2: each decode of a field is 2 calls
+    assert decoded.count("NAME") == 2 + decodes  # the second query took the first's NAME
+    assert decoded.count("QTY") == 2
+    whole = read_dbf(dbase_file)
+    assert_frame_equal(first, whole.select("NAME"))
+    assert_frame_equal(second, whole.select("NAME", "QTY"))
+    assert_frame_equal(third, whole.select("NAME"))
+
+
 def test_scan_refuses_at_open_what_read_refuses(dbase_file: Path, tmp_path: Path) -> None:
     with open(dbase_file, "r+b") as handle:
         handle.truncate(dbase_file.stat().st_size - 10)

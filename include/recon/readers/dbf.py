@@ -35,6 +35,7 @@ from recon.readers.dbf_layout import (
 
 LIVE, DELETED = 0x20, 0x2A
 SCAN_BATCH = 250_000  # records a lazy scan decodes at a time
+SCAN_CACHE_BYTES = 64 * 2**20  # decoded columns a lazy scan keeps for its next query
 VFP_EPOCH_JULIAN_DAY, MS_PER_DAY = 2440588, 86_400_000  # the Julian day of 1970-01-01
 # Codecs whose text can be checked byte by byte. Multi-byte codecs qualify: their lead bytes
 # never decode alone, which sends a column holding one to the exact, per-value path. Stateful
@@ -89,18 +90,14 @@ def scan_dbf(
     check_file_size(layout.path, layout.header)
     types = {f.name: field_dtype(f, layout.header.dbversion) for f in fields}
     schema = {name: dtype for name, dtype in types.items() if dtype is not None}  # all, checked
-    loaded: list[_Records] = []
+    scan = _Scan(layout, fields)
 
     def source(
         with_columns: list[str] | None, predicate: Any, n_rows: int | None, batch_size: int | None
     ) -> Iterator[pl.DataFrame]:
-        if not loaded:
-            loaded.append(_Records.load(layout))
-        # no column at all (a row count): one field still says how many records are live
         wanted = fields if with_columns is None else requested_fields(layout, with_columns)
-        records, left = loaded[0], n_rows
-        for start in range(0, len(records.raw), SCAN_BATCH):  # bounded memory: in batches
-            frame = records.part(start, start + SCAN_BATCH).frame(wanted or fields[:1])
+        left = n_rows
+        for frame in scan.batches(wanted):
             if predicate is not None:
                 frame = frame.filter(predicate)
             if left is not None:
@@ -111,6 +108,46 @@ def scan_dbf(
                 return
 
     return register_io_source(io_source=source, schema=schema)
+
+
+class _Scan:
+    """A lazy scan's state: the record area, read on the first query, and the columns decoded
+    by earlier queries, handed once to a later query that selects them too (a reconciliation
+    counts the rows, reads the keys, then reads the keys and the fields it compares), up to
+    SCAN_CACHE_BYTES."""
+
+    def __init__(self, layout: Layout, fields: list[Field]) -> None:
+        self.layout, self.fields = layout, fields
+        self.records: _Records | None = None
+        self.decoded: dict[tuple[int, str], pl.Series] = {}  # (batch start, field) -> values
+        self.cached_bytes = 0.0
+
+    def batches(self, wanted: Sequence[Field]) -> Iterator[pl.DataFrame]:
+        if self.records is None:
+            self.records = _Records.load(self.layout)
+        # a row count selects nothing: the narrowest field still says how many records are live
+        needed = list(wanted) or [min(self.fields, key=lambda f: f.length)]
+        for start in range(0, len(self.records.raw), SCAN_BATCH):  # bounded memory: in batches
+            columns = {f.name: self.take(start, f.name) for f in needed}
+            missing = [f for f in needed if columns[f.name] is None]
+            if missing:
+                fresh = self.records.part(start, start + SCAN_BATCH).frame(missing)
+                self.keep(start, fresh)
+                columns.update({series.name: series for series in fresh.iter_columns()})
+            yield pl.DataFrame([columns[f.name] for f in needed])
+
+    def take(self, start: int, name: str) -> pl.Series | None:
+        series = self.decoded.pop((start, name), None)
+        if series is not None:
+            self.cached_bytes -= series.estimated_size()
+        return series
+
+    def keep(self, start: int, frame: pl.DataFrame) -> None:
+        for series in frame.iter_columns():
+            size = series.estimated_size()
+            if self.cached_bytes + size <= SCAN_CACHE_BYTES:
+                self.decoded[(start, series.name)] = series
+                self.cached_bytes += size
 
 
 @functools.lru_cache(maxsize=32)
