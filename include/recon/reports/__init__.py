@@ -39,11 +39,6 @@ def write_reports(
     :param html_top_n: how many of the largest breaks the HTML page and report.json list.
     """
     chosen = _checked_formats(formats)
-    from recon.reports.csv import write_csv
-    from recon.reports.html import write_html
-    from recon.reports.json import write_json
-    from recon.reports.xlsx import write_xlsx
-
     if html_top_n < 0:
         raise ReconError(f"html_top_n must be 0 or more, got {html_top_n}")
     frame = results.lazy()
@@ -54,15 +49,23 @@ def write_reports(
     written: dict[str, Path] = {}
     for name in chosen:
         path = out_dir / REPORT_FILES[name]
+        # each writer loads on use: a run asking for one report imports no other's library
         if name == "csv":
+            from recon.reports.csv import write_csv
+
             written[name] = write_csv(frame, summary, path)
         elif name == "xlsx":
+            from recon.reports.xlsx import write_xlsx
+
             written[name] = write_xlsx(frame, summary, path)
         elif name == "html" and top is not None:
-            written[name] = write_html(
-                top, summary, path, csv_link=CSV_FILE if "csv" in chosen else None
-            )
+            from recon.reports.html import write_html
+
+            csv_link = CSV_FILE if "csv" in chosen else None
+            written[name] = write_html(top, summary, path, csv_link=csv_link)
         elif name == "json" and top is not None:
+            from recon.reports.json import write_json
+
             written[name] = write_json(top, summary, path)
     return written
 
