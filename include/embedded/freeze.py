@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Protocol
@@ -41,12 +42,44 @@ def _signal(pids: list[int], sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
+def _thread_states(pid: int) -> list[str]:
+    """The scheduler state letter of each thread of ``pid`` (``T`` once stopped)."""
+    states = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+                # the state follows the command name, which is in parentheses and may hold spaces
+                states.append(stat.read().rpartition(")")[2].split()[0])
+        except (OSError, IndexError):
+            continue
+    return states
+
+
+def _wait_stopped(pids: list[int], within: float = 5.0) -> None:
+    """Return once every thread of ``pids`` is stopped: ``kill`` returns before a thread
+    running on another CPU has stopped, and such a thread could still answer a request."""
+    deadline = time.monotonic() + within
+    while True:
+        running = [pid for pid in pids if any(s not in "TtZX" for s in _thread_states(pid))]
+        if not running:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"processes {running} did not stop within {within:.0f} s")
+        time.sleep(0.005)
+
+
 def freeze(server: Freezable) -> list[int]:
-    """SIGSTOP every process of ``server``; returns them (for :func:`resume`)."""
+    """SIGSTOP every process of ``server`` and wait until each has stopped; returns them (for
+    :func:`resume`)."""
     pids = server.pids()
     if not pids or os.getpid() in pids:
         raise RuntimeError(f"{type(server).__name__} has no process of its own to freeze")
     _signal(pids, signal.SIGSTOP)
+    _wait_stopped(pids)
     return pids
 
 
