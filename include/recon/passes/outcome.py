@@ -36,19 +36,19 @@ MATCH_SCHEMA = pl.Schema(
     {
         "left_ids": pl.List(pl.String),
         "right_ids": pl.List(pl.String),
-        "status": pl.String,  # MATCHED or MISMATCHED
-        "score": pl.Float64,  # 0..1, 1 = every rule agreed exactly
+        "status": pl.String(),  # MATCHED or MISMATCHED
+        "score": pl.Float64(),  # 0..1, 1 = every rule agreed exactly
         "mismatched_fields": pl.List(pl.String),
     }
 )
 # one row per open row a pass refused to match
 FLAG_SCHEMA = pl.Schema(
     {
-        "side": pl.String,  # "left" | "right"
-        "id": pl.String,
-        "status": pl.String,  # one of FLAG_STATUSES
+        "side": pl.String(),  # "left" | "right"
+        "id": pl.String(),
+        "status": pl.String(),  # one of FLAG_STATUSES
         "candidates": pl.List(pl.String),  # the other side's ids it could have joined
-        "reason": pl.String,
+        "reason": pl.String(),
     }
 )
 
