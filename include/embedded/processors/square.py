@@ -124,7 +124,7 @@ class _Index:
         # loaded records are trusted test data: fromisoformat alone (the regex costs 2x at 1M)
         parse, utc = dt.datetime.fromisoformat, dt.UTC
         keys = [(parse(r[field]).astimezone(utc), r["id"]) for r in kept]
-        order = sorted(range(len(records)), key=keys.__getitem__)
+        order = sorted(range(len(kept)), key=keys.__getitem__)
         self.keys: list[Key] = [keys[i] for i in order]
         self.records = [kept[i] for i in order]
 
