@@ -71,23 +71,23 @@ _ALNUM: Final = np.frombuffer(
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "u1"
 )
 
-ENTRY_SCHEMA: Final = {
-    "processor": pl.String,
-    "payout_id": pl.String,
-    "entry_id": pl.String,
-    "type": pl.String,
-    "gross": pl.Int64,
-    "fee": pl.Int64,
-    "net": pl.Int64,
-    "currency": pl.String,
-    "reference": pl.String,
+ENTRY_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "processor": pl.String(),
+    "payout_id": pl.String(),
+    "entry_id": pl.String(),
+    "type": pl.String(),
+    "gross": pl.Int64(),
+    "fee": pl.Int64(),
+    "net": pl.Int64(),
+    "currency": pl.String(),
+    "reference": pl.String(),
 }
-PAYOUT_SCHEMA: Final = {
-    "processor": pl.String,
-    "payout_id": pl.String,
-    "amount": pl.Int64,
-    "currency": pl.String,
-    "status": pl.String,
+PAYOUT_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "processor": pl.String(),
+    "payout_id": pl.String(),
+    "amount": pl.Int64(),
+    "currency": pl.String(),
+    "status": pl.String(),
     "created_at": pl.Datetime("us", "UTC"),
 }
 
@@ -491,7 +491,7 @@ def _truth(payouts: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
     )
     cases = pl.DataFrame(
         {"case": list(CASES), "currency": list(CASES.values())},
-        schema={"case": pl.String, "currency": pl.String},
+        schema={"case": pl.String(), "currency": pl.String},
     )
     return (
         cases.join(payouts, on="currency", how="left", validate="m:m")

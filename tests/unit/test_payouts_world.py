@@ -91,6 +91,6 @@ def test_the_same_seed_gives_the_same_world(day: PaymentsDay, world: PayoutWorld
 def test_a_day_too_small_for_the_planted_currencies_says_so(tmp_path: Path) -> None:
     small = generate_payments_day(tmp_path, business_date=D, per_processor=36, seed=5)
     with pytest.raises(
-        ValueError, match="stripe: no settled transaction of D in GBP.*larger per_processor"
+        ValueError, match=r"stripe: no settled transaction of D in GBP.*larger per_processor"
     ):
         generate_payouts(small)

@@ -283,12 +283,14 @@ def _page(
     return Response(200, body, headers)
 
 
+def _checked_window(api: Api, request: Request) -> tuple[dt.datetime, dt.datetime] | Response:
+    """The request's window once its credentials and version passed, else the refusal."""
+    return _refused(request, api) or _window(request)
+
+
 def list_payments(api: Api, request: Request) -> Response:
     """``GET /v2/payments``: one page of payments in the window, in the asked order."""
-    refused = _refused(request, api)
-    if refused is not None:
-        return refused
-    window = _window(request)
+    window = _checked_window(api, request)
     if isinstance(window, Response):
         return window
     return _page(request, _index(api), "payments", window, _version(request))
@@ -296,10 +298,7 @@ def list_payments(api: Api, request: Request) -> Response:
 
 def list_payouts(api: Api, request: Request) -> Response:
     """``GET /v2/payouts``: one page of payouts created in the window, in the asked order."""
-    refused = _refused(request, api)
-    if refused is not None:
-        return refused
-    window = _window(request)
+    window = _checked_window(api, request)
     if isinstance(window, Response):
         return window
     location, status = request.param("location_id"), request.param("status")

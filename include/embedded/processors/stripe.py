@@ -50,7 +50,6 @@ PAYOUTS_PATH: Final = "/v1/payouts"
 PAYOUTS: Final = f"{NAME}/payouts"
 PAYOUT_LINKS: Final = f"{NAME}/payout_links"
 PAYOUT_STATUSES: Final = frozenset({"paid", "pending", "in_transit", "canceled", "failed"})
-_CREATED_OPS: Final = ("gt", "gte", "lt", "lte")
 _PAGING_PARAMS: Final = frozenset(
     {
         "limit",

@@ -237,15 +237,23 @@ def _utc(
     return moment.astimezone(dt.UTC)
 
 
-def to_payout(record: Mapping[str, Any], *, conn_id: str = "") -> Payout:
-    """One Square ``Payout`` as a ``Payout`` (SENT is in transit, PAID paid, FAILED failed)."""
-    payout_id = str(record.get("id") or "")
+def _identified(
+    record: Mapping[str, Any], noun: str, conn_id: str
+) -> tuple[str, Callable[[str], ProcessorError]]:
+    """The record's id, and how to say what is wrong with it (raised at once without an id)."""
+    record_id = str(record.get("id") or "")
 
     def bad(problem: str) -> ProcessorError:
-        return SquareDataError(conn_id, 200, f"payout {payout_id or '?'}: {problem}")
+        return SquareDataError(conn_id, 200, f"{noun} {record_id or '?'}: {problem}")
 
-    if not payout_id:
+    if not record_id:
         raise bad("no id")
+    return record_id, bad
+
+
+def to_payout(record: Mapping[str, Any], *, conn_id: str = "") -> Payout:
+    """One Square ``Payout`` as a ``Payout`` (SENT is in transit, PAID paid, FAILED failed)."""
+    payout_id, bad = _identified(record, "payout", conn_id)
     amount, currency = _money(record, "amount_money", bad)
     status = PAYOUT_STATUS.get(str(record.get("status")))
     if status is None:
@@ -268,13 +276,7 @@ def to_payout(record: Mapping[str, Any], *, conn_id: str = "") -> Payout:
 
 def to_payout_entry(record: Mapping[str, Any], *, conn_id: str = "") -> PayoutEntry:
     """One Square ``PayoutEntry`` (signed; net must be gross - fee, as Square computes it)."""
-    entry_id = str(record.get("id") or "")
-
-    def bad(problem: str) -> ProcessorError:
-        return SquareDataError(conn_id, 200, f"payout entry {entry_id or '?'}: {problem}")
-
-    if not entry_id:
-        raise bad("no id")
+    entry_id, bad = _identified(record, "payout entry", conn_id)
     gross, currency = _money(record, "gross_amount_money", bad)
     fee, fee_currency = _money(record, "fee_amount_money", bad)
     net, net_currency = _money(record, "net_amount_money", bad)
