@@ -1,8 +1,9 @@
 """ISO 20022 camt.053 (BankToCustomerStatement), versions .02 to .08.
 
-Parsed by lxml with entities never resolved, no DTD loaded and no network; a document that
-declares a DTD at all (the carrier of XML bombs and external entities) is refused, as banks
-never send one. Elements keep their source line, so every error names it.
+A document that declares a DTD at all (the carrier of XML bombs and external entities) is
+refused before it is parsed: defusedxml reads the prolog and stops at the root element, as
+banks never send a DTD. lxml then parses with entities never resolved, no DTD loaded and no
+network, and its elements keep their source line, so every error names it.
 """
 
 from __future__ import annotations
@@ -53,8 +54,58 @@ def read_camt053(path: Path) -> list[Statement]:
     return [_statement(path, stmt, _Finder(ns)) for stmt in statements]
 
 
+class _RootReached(Exception):
+    """The prolog is over: no DTD can follow."""
+
+
+class _StopAtRoot:
+    """An ElementTree parser target that ends the prolog check at the root element."""
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        raise _RootReached
+
+    def end(self, tag: str) -> None:
+        return None
+
+    def data(self, data: str) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def _refuse_dtd(path: Path) -> None:
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import DefusedXMLParser
+
+    parser = DefusedXMLParser(target=_StopAtRoot(), forbid_dtd=True)
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(64 * 1024):
+                parser.feed(chunk)
+    except _RootReached:
+        return
+    except DefusedXmlException as exc:
+        expat = getattr(parser, "parser", None)
+        line = getattr(expat, "CurrentLineNumber", None)
+        raise StatementFileError(
+            str(path),
+            f"declares a DTD ({type(exc).__name__}): refused, a camt.053 has none and a DTD's "
+            "entities can expand without bound or read other files",
+            line=line,
+            text=_line_text(path, line),
+            hint="ask the bank for the plain ISO 20022 export",
+        ) from None
+    except ParseError:
+        return  # not well-formed: lxml says where
+
+
 def _parse(path: Path) -> Element:
     from lxml import etree
+
+    _refuse_dtd(path)
 
     parser = etree.XMLParser(
         resolve_entities=False,
