@@ -161,7 +161,9 @@ def write_camt053(statements: Sequence[BankStatement], *, version: int = 2) -> b
             party = ""
             if line.counterparty:
                 role = "Dbtr" if line.amount >= 0 else "Cdtr"
-                party = f"<RltdPties><{role}>{_party(line.counterparty, version)}</{role}></RltdPties>"
+                party = (
+                    f"<RltdPties><{role}>{_party(line.counterparty, version)}</{role}></RltdPties>"
+                )
             remittance = (
                 f"<RmtInf><Ustrd>{escape(line.description)}</Ustrd></RmtInf>"
                 if line.description
@@ -276,9 +278,10 @@ def write_bai2(statements: Sequence[BankStatement], *, seed: int = 0) -> str:
                     funds = ["V", f"{line.value_date:%y%m%d}", ""]
                 else:
                     kind = rng.choice(_FUNDS)
-                    funds = {"S": ["S", str(amount), "0", "0"], "D": ["D", "1", "0", str(amount)]}.get(
-                        kind, [kind]
-                    )
+                    funds = {
+                        "S": ["S", str(amount), "0", "0"],
+                        "D": ["D", "1", "0", str(amount)],
+                    }.get(kind, [kind])
                 detail = ["16", code, str(amount), *funds]
                 refs = [line.bank_reference, line.end_to_end_id or ""]
                 account_lines += _bai_fields([detail, refs], text=line.description or "")

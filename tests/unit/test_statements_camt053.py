@@ -111,7 +111,10 @@ def test_published_style_literal_sample(tmp_path: Path) -> None:
         Decimal("500000"),
         Decimal("435678.50"),
     )
-    assert (first.opening_date, first.closing_date) == (dt.date(2010, 10, 15), dt.date(2010, 10, 18))
+    assert (first.opening_date, first.closing_date) == (
+        dt.date(2010, 10, 15),
+        dt.date(2010, 10, 18),
+    )
     credit, one, two, reversal = first.lines
     assert credit.amount == Decimal("105678.50")
     assert credit.end_to_end_id == "MUELL/FINP/RA12345"

@@ -81,7 +81,7 @@ def test_balance_that_does_not_add_up_names_statement_balances_and_gap() -> None
 
 
 def test_chain_gap_names_both_statements_and_the_gap() -> None:
-    first, second, third = chain()
+    first, _, third = chain()
     with pytest.raises(StatementCheckError) as caught:
         check_statements([first, third])  # 00002 missing: 104.50 -> 100.00
     message = str(caught.value)
@@ -129,8 +129,6 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_pages_of_one_day_chain_by_number() -> None:
-    pages = [
-        statement(f"12/{page}", str(page * 10), ("10",), day=0) for page in range(1, 12)
-    ]
+    pages = [statement(f"12/{page}", str(page * 10), ("10",), day=0) for page in range(1, 12)]
     checked = check_statements(list(reversed(pages)))
     assert [s.statement_id for s in checked.statements] == [s.statement_id for s in pages]

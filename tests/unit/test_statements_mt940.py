@@ -50,9 +50,7 @@ def write(tmp_path: Path, text: str, name: str = "bank.sta") -> Path:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("envelope", [False, True], ids=["bare", "swift-envelope"])
-def test_written_statements_read_back_as_written(
-    tmp_path: Path, seed: int, envelope: bool
-) -> None:
+def test_written_statements_read_back_as_written(tmp_path: Path, seed: int, envelope: bool) -> None:
     sample = sample_statements(seed, accounts=3, days=4)
     path = write(tmp_path, write_mt940(sample.statements, envelope=envelope))
     assert read_statement_file(path) == sample.expected_statements("mt940", str(path))

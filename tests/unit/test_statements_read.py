@@ -131,11 +131,10 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def compare(tmp_path: Path, left: Path, right: Path) -> list[str]:
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC, encoding="utf-8")
-    return ["compare", "--spec", str(spec), "--left", str(left), "--right", str(right)] + [
-        "--out",
-        str(tmp_path / "out"),
-        "--reports",
-        "none",
+    return [
+        "compare",
+        *("--spec", str(spec), "--left", str(left), "--right", str(right)),
+        *("--out", str(tmp_path / "out"), "--reports", "none"),
     ]
 
 
@@ -150,7 +149,7 @@ def test_recon_compare_takes_a_statement_file_on_a_side(
     rows = [f"{x.bank_reference},{x.amount:.2f}" for x in lines]
     rows[0] = rows[0].rsplit(",", 1)[0] + ",0.01"  # one amount booked wrong
     ledger.write_text("ref,amount\n" + "\n".join(rows[:-1]) + "\n", encoding="utf-8")
-    code, out, err = run(capsys, *compare(tmp_path, statement, ledger))
+    code, _out, err = run(capsys, *compare(tmp_path, statement, ledger))
     assert (code, err) == (EXIT_OK, "")
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     counts = summary["counts"]
@@ -166,6 +165,6 @@ def test_recon_compare_on_a_corrupt_statement_names_file_and_line(
     statement.write_text(text.replace(":61:24", ":61:2X", 1), newline="")
     ledger = tmp_path / "ledger.csv"
     ledger.write_text("ref,amount\nx,1.00\n", encoding="utf-8")
-    code, out, err = run(capsys, *compare(tmp_path, statement, ledger))
+    code, _out, err = run(capsys, *compare(tmp_path, statement, ledger))
     assert code == EXIT_BAD_INPUT
     assert "bank.sta, line 5: unreadable :61:" in err

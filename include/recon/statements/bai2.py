@@ -156,7 +156,7 @@ def _parse(path: Path, lines: list[str], records: list[_Record]) -> Any:
 
     count = _Count()
 
-    class CountingHelper(IteratorHelper):  # type: ignore[misc]
+    class CountingHelper(IteratorHelper):
         def advance(self) -> None:
             super().advance()
             count.index += 1

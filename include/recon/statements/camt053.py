@@ -257,7 +257,9 @@ def _entry(path: Path, entry: Element, f: _Finder) -> list[StatementLine]:
                 bank_reference=(f.text(tx, "Refs/AcctSvcrRef") if tx is not None else None)
                 or entry_ref,
                 end_to_end_id=_reference(f.text(tx, "Refs/EndToEndId")) if tx is not None else None,
-                counterparty=_counterparty(tx, f, credit=line_amount >= 0) if tx is not None else None,
+                counterparty=_counterparty(tx, f, credit=line_amount >= 0)
+                if tx is not None
+                else None,
                 description=_description(tx, entry, f),
                 reversal=reversal,
                 transaction_code=code,
@@ -319,7 +321,11 @@ def _signed(
     except InvalidOperation:
         raise _error(path, amt, f"Amt `{amt.text.strip()}` is not a number") from None
     exponent = value.as_tuple().exponent
-    if not value.is_finite() or value < 0 or (isinstance(exponent, int) and exponent < -AMOUNT_SCALE):
+    if (
+        not value.is_finite()
+        or value < 0
+        or (isinstance(exponent, int) and exponent < -AMOUNT_SCALE)
+    ):
         raise _error(path, amt, f"Amt `{amt.text.strip()}` is not a positive amount")
     indicator = f.text(sign_from if sign_from is not None else holder, "CdtDbtInd")
     if indicator not in ("CRDT", "DBIT"):
@@ -347,5 +353,7 @@ def _tag(element: Element) -> str:
     return str(element.tag).rpartition("}")[2]
 
 
-def _error(path: Path, element: Element, reason: str, hint: str | None = None) -> StatementFileError:
+def _error(
+    path: Path, element: Element, reason: str, hint: str | None = None
+) -> StatementFileError:
     return StatementFileError(str(path), reason, line=element.sourceline, hint=hint)

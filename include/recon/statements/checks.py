@@ -4,6 +4,7 @@ twice is counted once when the content is the same, and an error when it is not.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ def _balance_problems(s: Statement) -> list[Problem]:
 
 def _chain_problems(ordered: Sequence[Statement]) -> list[Problem]:
     problems = []
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in itertools.pairwise(ordered):
         if before.account != after.account or before.closing_balance == after.opening_balance:
             continue
         gap = after.opening_balance - before.closing_balance
@@ -121,7 +122,11 @@ def _chain_problems(ordered: Sequence[Statement]) -> list[Problem]:
 
 def _chain_key(s: Statement) -> tuple[object, ...]:
     # pages of one day (00012/001, 00012/002) follow their numbers, not their text
-    natural = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", s.statement_id) if p)
+    natural = tuple(
+        (0, int(p), "") if p.isdigit() else (1, 0, p)
+        for p in re.split(r"(\d+)", s.statement_id)
+        if p
+    )
     return (s.account, s.opening_date, s.closing_date, natural)
 
 

@@ -9,6 +9,7 @@ wrap (a 65-character line is cut mid-text and joined as it is; a shorter one end
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -244,7 +245,7 @@ def _missing(path: Path, block: list[_Tag], what: str, hint: str) -> StatementFi
 def _details_of(block: list[_Tag]) -> dict[int, _Tag]:
     """The :86: that directly follows each :61: (an :86: after :62F: is about the account)."""
     found: dict[int, _Tag] = {}
-    for previous, tag in zip(block, block[1:], strict=False):
+    for previous, tag in itertools.pairwise(block):
         if previous.tag == "61" and tag.tag == "86":
             found[id(previous)] = tag
     return found
@@ -281,7 +282,9 @@ def _details(tag: _Tag, data: dict[str, Any]) -> tuple[str | None, str | None, s
         return data.get("end_to_end_reference"), name, data.get("purpose") or text
     parts = _CODE.split(text)
     if len(parts) > 1 and not parts[0].strip("/ "):
-        fields = {code: value.strip("/ ") for code, value in zip(parts[1::2], parts[2::2])}
+        fields = {
+            code: value.strip("/ ") for code, value in zip(parts[1::2], parts[2::2], strict=True)
+        }
         return (
             fields.get("EREF") or None,
             fields.get("NAME") or None,

@@ -16,26 +16,25 @@ import polars as pl
 AMOUNT_SCALE: Final = 3
 AMOUNT: Final = pl.Decimal(18, AMOUNT_SCALE)
 
-LINE_SCHEMA: Final = pl.Schema(
-    {
-        "account": pl.String,
-        "statement_id": pl.String,
-        "line_no": pl.Int32,  # 1-based position of the line within its statement
-        "booking_date": pl.Date,
-        "value_date": pl.Date,
-        "amount": AMOUNT,  # signed: credit +, debit -
-        "currency": pl.String,
-        "reversal": pl.Boolean,  # MT940 RC/RD, camt RvslInd, a BAI2 reversal type code
-        "transaction_code": pl.String,  # MT940 :61: type (NTRF), camt BkTxCd, BAI2 type code
-        "bank_reference": pl.String,
-        "end_to_end_id": pl.String,
-        "counterparty": pl.String,
-        "description": pl.String,
-        "format": pl.String,  # mt940, camt053, bai2
-        "source_file": pl.String,
-        "source_line": pl.Int32,  # physical line in the file where the entry starts
-    }
-)
+_COLUMNS: Final[dict[str, pl.DataType | type[pl.DataType]]] = {
+    "account": pl.String,
+    "statement_id": pl.String,
+    "line_no": pl.Int32,  # 1-based position of the line within its statement
+    "booking_date": pl.Date,
+    "value_date": pl.Date,
+    "amount": AMOUNT,  # signed: credit +, debit -
+    "currency": pl.String,
+    "reversal": pl.Boolean,  # MT940 RC/RD, camt RvslInd, a BAI2 reversal type code
+    "transaction_code": pl.String,  # MT940 :61: type (NTRF), camt BkTxCd, BAI2 type code
+    "bank_reference": pl.String,
+    "end_to_end_id": pl.String,
+    "counterparty": pl.String,
+    "description": pl.String,
+    "format": pl.String,  # mt940, camt053, bai2
+    "source_file": pl.String,
+    "source_line": pl.Int32,  # physical line in the file where the entry starts
+}
+LINE_SCHEMA: Final = pl.Schema(_COLUMNS)
 
 
 @dataclass(frozen=True)
