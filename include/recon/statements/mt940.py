@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -124,6 +125,9 @@ def _blocks(path: Path, tags: list[_Tag]) -> list[list[_Tag]]:
 def _options() -> Any:
     import mt940
 
+    # the package logs each failed match at ERROR, pattern and all, on its way to raising:
+    # the located StatementFileError says it once (the CLI's contract is one stderr line)
+    logging.getLogger("mt940").setLevel(logging.CRITICAL)
     # signed reversals (RC is money out), lowercase marks, :86: of any length
     return mt940.Options(
         reversal_sign=True,
