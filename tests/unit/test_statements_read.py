@@ -13,7 +13,7 @@ import pytest
 
 from recon.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from recon.errors import StatementCheckError, StatementFileError
-from recon.readers.tables import file_format, scan_table
+from recon.readers.tables import ReadOptions, file_format, scan_table
 from recon.statements import LINE_SCHEMA, lines_frame, read_statements, statement_suffixes
 from worlds.statements import sample_statements, write_bai2, write_camt053, write_mt940
 
@@ -122,6 +122,15 @@ def test_scan_table_reads_a_statement_as_its_lines(tmp_path: Path) -> None:
     frame = scan_table(path)
     assert frame.collect_schema() == LINE_SCHEMA
     assert frame.collect().height == len(sample_statements(6).expected_lines("bai2"))
+
+
+def test_a_statement_without_lines_needs_allow_empty(tmp_path: Path) -> None:
+    path = tmp_path / "quiet.sta"
+    path.write_text(":20:R\n:25:ACC\n:28C:1/1\n:60F:C240101EUR5,00\n:62F:C240102EUR5,00\n")
+    with pytest.raises(StatementFileError, match="1 bank statement.s. but no statement lines"):
+        scan_table(path)
+    frame = scan_table(path, ReadOptions(allow_empty=True))
+    assert frame.collect().height == 0 and frame.collect_schema() == LINE_SCHEMA
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

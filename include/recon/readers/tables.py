@@ -79,7 +79,7 @@ def scan_table(path: str | os.PathLike[str], options: ReadOptions = DEFAULT_READ
     elif kind in STATEMENT_KINDS:
         from recon.statements.read import scan_statements
 
-        frame = scan_statements(path)
+        frame = scan_statements(path, allow_empty=options.allow_empty)
     else:
         from recon.readers.dbf import scan_dbf
 

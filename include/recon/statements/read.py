@@ -48,6 +48,13 @@ def read_statements(paths: Iterable[str | os.PathLike[str]]) -> StatementRead:
     return StatementRead(lines_frame(checked.statements), checked.statements, checked.duplicates)
 
 
-def scan_statements(path: str | os.PathLike[str]) -> pl.LazyFrame:
+def scan_statements(path: str | os.PathLike[str], *, allow_empty: bool = False) -> pl.LazyFrame:
     """A statement file as a table of its lines (``recon compare`` on a statement side)."""
-    return read_statements([path]).lines.lazy()
+    read = read_statements([path])
+    if read.lines.height == 0 and not allow_empty:
+        raise StatementFileError(
+            str(path),
+            f"has {len(read.statements)} bank statement(s) but no statement lines",
+            hint="pass allow_empty (--allow-empty) to reconcile an empty side on purpose",
+        )
+    return read.lines.lazy()
