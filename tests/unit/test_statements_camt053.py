@@ -214,3 +214,14 @@ def test_batch_that_does_not_add_up_is_refused(tmp_path: Path) -> None:
     text = LITERAL.replace('<Amt Ccy="SEK">50000</Amt>', '<Amt Ccy="SEK">40000</Amt>')
     with pytest.raises(StatementFileError, match="splits into transactions summing to -190000"):
         read_statement_file(write(tmp_path, text))
+
+
+def test_batch_in_another_currency_stays_one_entry(tmp_path: Path) -> None:
+    text = LITERAL.replace('<TxAmt><Amt Ccy="SEK">', '<TxAmt><Amt Ccy="EUR">')
+    first, _ = read_statement_file(write(tmp_path, text))
+    assert [line.amount for line in first.lines] == [
+        Decimal("105678.50"),
+        Decimal("-200000"),
+        Decimal("30000"),
+    ]
+    assert first.lines[1].bank_reference == "AAAASESS-FP-ACCR002"  # the entry's own reference

@@ -127,7 +127,7 @@ def test_scan_table_reads_a_statement_as_its_lines(tmp_path: Path) -> None:
 def test_a_statement_without_lines_needs_allow_empty(tmp_path: Path) -> None:
     path = tmp_path / "quiet.sta"
     path.write_text(":20:R\n:25:ACC\n:28C:1/1\n:60F:C240101EUR5,00\n:62F:C240102EUR5,00\n")
-    with pytest.raises(StatementFileError, match="1 bank statement.s. but no statement lines"):
+    with pytest.raises(StatementFileError, match=r"1 bank statement\(s\) but no statement lines"):
         scan_table(path)
     frame = scan_table(path, ReadOptions(allow_empty=True))
     assert frame.collect().height == 0 and frame.collect_schema() == LINE_SCHEMA

@@ -224,57 +224,64 @@ def _statement(path: Path, stmt: Element, f: _Finder) -> Statement:
 
 
 def _entry(path: Path, entry: Element, f: _Finder) -> list[StatementLine]:
-    amount, _ = _signed(path, entry, f)
-    booking = _date(path, entry, f, "BookgDt")
-    value = _date(path, entry, f, "ValDt", default=booking)
-    reversal = (f.text(entry, "RvslInd") or "").lower() in ("true", "1")
-    code = f.text(
-        entry,
-        "BkTxCd/Domn/Fmly/SubFmlyCd",
-        "BkTxCd/Prtry/Cd",
-    )
-    if code is not None:
-        domain = f.text(entry, "BkTxCd/Domn/Cd")
-        family = f.text(entry, "BkTxCd/Domn/Fmly/Cd")
-        code = "-".join(c for c in (domain, family, code) if c) if domain else code
-    entry_ref = f.text(entry, "AcctSvcrRef", "NtryRef")
+    amount, currency = _signed(path, entry, f)
     details = f.all(entry, "NtryDtls/TxDtls")
-    # a batch entry splits into its transactions when each states its own amount
-    split = len(details) > 1 and all(_own_amount(d, f) is not None for d in details)
-    parts = details if split else details[:1] or [None]
-    lines = []
-    for tx in parts:
-        line_amount = amount
-        if split:
-            own = _own_amount(tx, f)
-            assert own is not None
-            line_amount, _ = _signed(path, own, f, sign_from=tx if _has_sign(tx, f) else entry)
-        lines.append(
-            StatementLine(
-                booking_date=booking,
-                value_date=value,
-                amount=line_amount,
-                bank_reference=(f.text(tx, "Refs/AcctSvcrRef") if tx is not None else None)
-                or entry_ref,
-                end_to_end_id=_reference(f.text(tx, "Refs/EndToEndId")) if tx is not None else None,
-                counterparty=_counterparty(tx, f, credit=line_amount >= 0)
-                if tx is not None
-                else None,
-                description=_description(tx, entry, f),
-                reversal=reversal,
-                transaction_code=code,
-                source_line=(tx if split else entry).sourceline,
+    # a batch entry splits into its transactions when each states its own amount (in the
+    # entry's currency: a foreign instructed amount does not add up to the booking)
+    own = [_own_amount(tx, f) for tx in details]
+    if len(details) > 1 and all(o is not None and _currency(o, f) == currency for o in own):
+        lines = []
+        for tx, holder in zip(details, own, strict=True):
+            signed, _ = _signed(path, holder, f, sign_from=tx if _has_sign(tx, f) else entry)
+            lines.append(_line(path, entry, tx, signed, f, split=True))
+        total = sum((line.amount for line in lines), Decimal(0))
+        if total != amount:
+            raise _error(
+                path,
+                entry,
+                f"entry of {amount} splits into transactions summing to {total}",
+                hint="the TxDtls amounts of a batch entry must add up to the entry's Amt",
             )
-        )
-    if split and sum(line.amount for line in lines) != amount:
-        raise _error(
-            path,
-            entry,
-            f"entry of {amount} splits into transactions summing to "
-            f"{sum(line.amount for line in lines)}",
-            hint="the TxDtls amounts of a batch entry must add up to the entry's Amt",
-        )
-    return lines
+        return lines
+    return [_line(path, entry, details[0] if details else None, amount, f, split=False)]
+
+
+def _line(
+    path: Path, entry: Element, tx: Element | None, amount: Decimal, f: _Finder, *, split: bool
+) -> StatementLine:
+    """One line: an entry with its (first) transaction, or one transaction of a split batch."""
+    booking = _date(path, entry, f, "BookgDt")
+    entry_ref = f.text(entry, "AcctSvcrRef", "NtryRef")
+    tx_ref = f.text(tx, "Refs/AcctSvcrRef") if tx is not None else None
+    return StatementLine(
+        booking_date=booking,
+        value_date=_date(path, entry, f, "ValDt", default=booking),
+        amount=amount,
+        bank_reference=(tx_ref or entry_ref) if split else (entry_ref or tx_ref),
+        end_to_end_id=_reference(f.text(tx, "Refs/EndToEndId")) if tx is not None else None,
+        counterparty=_counterparty(tx, f, credit=amount >= 0) if tx is not None else None,
+        description=_description(tx, entry, f),
+        reversal=(f.text(entry, "RvslInd") or "").lower() in ("true", "1"),
+        transaction_code=_bank_transaction_code(entry, f),
+        source_line=(tx if split and tx is not None else entry).sourceline,
+    )
+
+
+def _bank_transaction_code(entry: Element, f: _Finder) -> str | None:
+    """``PMNT-RCDT-ESCT`` (domain, family, sub-family), else the proprietary code."""
+    domain = [
+        f.text(entry, "BkTxCd/Domn/Cd"),
+        f.text(entry, "BkTxCd/Domn/Fmly/Cd"),
+        f.text(entry, "BkTxCd/Domn/Fmly/SubFmlyCd"),
+    ]
+    if all(domain):
+        return "-".join(str(part) for part in domain)
+    return f.text(entry, "BkTxCd/Prtry/Cd")
+
+
+def _currency(holder: Element, f: _Finder) -> str:
+    amt = f.find(holder, "Amt")
+    return str(amt.get("Ccy") or "") if amt is not None else ""
 
 
 def _own_amount(tx: Element, f: _Finder) -> Element | None:
