@@ -37,7 +37,7 @@ def plan_fields(
             name=name,
             left=spec.column(name, "left"),
             right=spec.column(name, "right"),
-            kind=_kind(
+            kind=field_kind(
                 rule,
                 spec.normalize_steps(name),
                 left_schema.get(spec.column(name, "left")),
@@ -49,12 +49,14 @@ def plan_fields(
     ]
 
 
-def _kind(
+def field_kind(
     rule: CompareRule,
     steps: tuple[NormalizeStep, ...],
     left: pl.DataType | None,
     right: pl.DataType | None,
 ) -> Kind:
+    """How a field is compared: its rule's type, else what its tolerance, its normalisation
+    or its columns' dtypes say (used by keyed specs and by match passes alike)."""
     if rule.type != "auto":
         return rule.type
     rules = {s.rule for s in steps}
