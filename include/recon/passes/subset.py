@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from recon.passes.amounts import MAX_FLOAT_SCALE, score_of
+from recon.passes.amounts import MAX_FLOAT_SCALE
 from recon.passes.outcome import AMBIGUOUS, NOT_SEARCHED
+from recon.passes.rules import EDGE_SCORE
 from recon.spec.passes import SearchLimits
 
 FOUND = "found"
@@ -113,6 +114,13 @@ def search_subset(
         diff=diff,
         score=score_of(float(diff_units), tol),
     )
+
+
+def score_of(diff: float, tolerance: float) -> float:
+    """A sum's score, as the rule pass scores an amount: 1 exact, EDGE_SCORE at the edge."""
+    if tolerance <= 0:
+        return 1.0
+    return 1.0 - (1.0 - EDGE_SCORE) * min(abs(diff) / tolerance, 1.0)
 
 
 def _as_units(values: Sequence[Amount]) -> tuple[list[int] | list[float], int | None]:
