@@ -22,6 +22,9 @@ Without ``group_by`` the members are searched for instead: ``recon.passes.group_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import polars as pl
 
 from recon.errors import SpecError
@@ -43,7 +46,7 @@ def run_group(rows: OpenRows, match_pass: GroupPass) -> PassOutcome:
 
         return run_subset_search(rows, match_pass)
     many = side_frame(rows, match_pass.many)
-    groups = group_rows(many, match_pass)
+    groups = group_rows(many, match_pass.group_by, match_pass.amount.field, **_carried(match_pass))
     pseudo = groups.drop(MEMBERS)
     one = side_frame(rows, other_side(match_pass.many))
     left, right = (pseudo, one) if match_pass.many == "left" else (one, pseudo)
@@ -83,17 +86,16 @@ def rule_of(match_pass: GroupPass, *, amount: bool) -> RulePass:
     )
 
 
-def group_rows(many: pl.DataFrame, match_pass: GroupPass) -> pl.DataFrame:
-    """One row per complete group: ID (smallest member), MEMBERS (sorted) and the rule's fields."""
-    keys = list(match_pass.group_by)
-    amount = match_pass.amount.field
-    shared = [f for f in dict.fromkeys(match_pass.equal) if f not in keys]
-    reference = match_pass.reference
-    if reference is not None and reference.field not in keys and reference.field not in shared:
-        shared.append(reference.field)
-    date = match_pass.date.field if match_pass.date is not None else None
-    if date in keys or date in shared:
-        date = None
+def group_rows(
+    many: pl.DataFrame,
+    keys: Sequence[str],
+    amount: str,
+    *,
+    shared: Sequence[str] = (),
+    date: str | None = None,
+) -> pl.DataFrame:
+    """One row per complete group of ``keys``: ID (smallest member), MEMBERS (sorted), the keys,
+    the exact sum of ``amount``, each ``shared`` field's one value and the latest ``date``."""
     complete = [pl.col(amount).null_count() == 0]
     values = [exact_sum(amount, many.schema[amount], minor_scale(many.get_column(amount)))]
     for field in shared:
@@ -102,6 +104,7 @@ def group_rows(many: pl.DataFrame, match_pass: GroupPass) -> pl.DataFrame:
     if date is not None:
         dated = pl.col(date).null_count() == 0
         values.append(pl.when(dated).then(pl.col(date).max()).alias(date))
+    keys = list(keys)
     return (
         many.lazy()
         .filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
@@ -123,6 +126,17 @@ def group_rows(many: pl.DataFrame, match_pass: GroupPass) -> pl.DataFrame:
         .sort(ID)
         .collect()
     )
+
+
+def _carried(match_pass: GroupPass) -> dict[str, Any]:
+    """What a group carries besides its keys and sum: shared equal/reference values, its date."""
+    keys = match_pass.group_by
+    shared = [f for f in dict.fromkeys(match_pass.equal) if f not in keys]
+    reference = match_pass.reference
+    if reference is not None and reference.field not in keys and reference.field not in shared:
+        shared.append(reference.field)
+    date = match_pass.date.field if match_pass.date is not None else None
+    return {"shared": shared, "date": None if date in keys or date in shared else date}
 
 
 def _expanded_matches(matched: pl.DataFrame, members: pl.DataFrame, many: Side) -> pl.DataFrame:
