@@ -34,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", required=True, type=Path, help="output folder")
     compare.add_argument(
         "--reports",
-        default=",".join(REPORT_CHOICES),
-        help="comma-separated report formats (html,csv,xlsx,json) or `none` [default: all]",
+        default=None,
+        help="comma-separated report formats (html,csv,xlsx,json) or `none` [default: all; "
+        "none for a spec of passes]",
     )
     for side in ("", "left-", "right-"):
         which = f" of the {side[:-1]} file" if side else " of both files"
@@ -95,7 +96,8 @@ def os_error_line(exc: OSError) -> str:
 
 def _validate(args: argparse.Namespace) -> int:
     from recon.definitions import is_recon_definition, load_recon_definition
-    from recon.spec import load_spec
+    from recon.spec.loader import load_any_spec
+    from recon.spec.passes import PassSpec
 
     if is_recon_definition(args.spec):  # the same loader, and words, as the DAG generator's
         recon = load_recon_definition(args.spec)
@@ -106,7 +108,11 @@ def _validate(args: argparse.Namespace) -> int:
             f"{len(recon.spec.compare)} field(s))"
         )
         return EXIT_OK
-    spec = load_spec(args.spec)
+    spec = load_any_spec(args.spec)
+    if isinstance(spec, PassSpec):
+        kinds = ", ".join(f"{p.name} ({p.kind})" for p in spec.passes)
+        print(f"{args.spec}: ok ({spec.name}: {len(spec.fields)} field(s), passes {kinds})")
+        return EXIT_OK
     print(f"{args.spec}: ok ({spec.name}: {len(spec.keys)} key(s), {len(spec.compare)} field(s))")
     return EXIT_OK
 
@@ -114,10 +120,13 @@ def _validate(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from recon.engine.reconcile import compare_files
     from recon.reports import REPORT_FORMATS
-    from recon.spec import load_spec
+    from recon.spec.loader import load_any_spec
+    from recon.spec.passes import PassSpec
 
-    reports = _report_formats(args.reports, REPORT_FORMATS)
-    spec = load_spec(args.spec)
+    spec = load_any_spec(args.spec)
+    if isinstance(spec, PassSpec):
+        return _compare_passes(args, spec)
+    reports = _report_formats(args.reports or ",".join(REPORT_CHOICES), REPORT_FORMATS)
     result = compare_files(
         spec,
         args.left,
@@ -138,6 +147,55 @@ def _compare(args: argparse.Namespace) -> int:
         for fmt in reports:
             print(f"{fmt + ':':9}{args.out / REPORT_FILES[fmt]}")
     return EXIT_OK
+
+
+def _compare_passes(args: argparse.Namespace, spec: Any) -> int:
+    from recon.passes.output import MATCHES_FILE, compare_pass_files
+
+    if args.reports is not None and args.reports.strip().lower() != "none":
+        raise ReconError(
+            f"{args.spec}: reports are not written for a spec of passes yet: run it with "
+            "--reports none (results.parquet, matches.parquet and summary.json are written)"
+        )
+    result = compare_pass_files(
+        spec,
+        args.left,
+        args.right,
+        args.out,
+        left_options=_options(args, "left"),
+        right_options=_options(args, "right"),
+    )
+    if args.quiet:
+        print(args.out)
+        return EXIT_OK
+    print(format_pass_summary(result.summary))
+    print(f"\nresults: {args.out / 'results.parquet'}")
+    print(f"matches: {args.out / MATCHES_FILE}")
+    print(f"summary: {args.out / 'summary.json'}")
+    return EXIT_OK
+
+
+def format_pass_summary(summary: dict[str, Any]) -> str:
+    """A plain-text table of a passes run: statuses per side, then each pass's figures."""
+    labels = summary["labels"]
+    counts = summary["counts"]
+    lines = [f"{summary['recon']}: {labels['left']} vs {labels['right']} (passes)"]
+    width = max(len(s) for s in summary["statuses"])
+    lines.append(f"  {'':<{width}}  {labels['left']:>10}  {labels['right']:>10}")
+    for status in summary["statuses"]:
+        left, right = counts["left"][status], counts["right"][status]
+        lines.append(f"  {status:<{width}}  {left:>10,}  {right:>10,}")
+    for item in summary["passes"]:
+        rate = item["auto_match_rate"]
+        shown = f"{rate:.2%}" if rate is not None else "-"
+        lines.append(
+            f"  pass {item['name']} ({item['kind']}): {item['matches']:,} matches, "
+            f"{item['confirmed']:,} confirmed, {item['suggested']:,} suggested, "
+            f"auto-match rate {shown}"
+        )
+    ok = "ok" if summary["row_conservation"]["ok"] else "FAILED"
+    lines.append(f"  row check {ok}")
+    return "\n".join(lines)
 
 
 def _report_formats(value: str, known: Sequence[str]) -> list[str]:

@@ -117,8 +117,8 @@ def _duplicate_rows(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.D
         .alias("row"),
         pl.concat_str(
             [
-                _times(l_times, pl.col("row_list"), label_l),
-                _times(r_times, pl.col("row_list_r"), label_r),
+                times_in(l_times, pl.col("row_list"), label_l),
+                times_in(r_times, pl.col("row_list_r"), label_r),
             ],
             separator=" and ",
             ignore_nulls=True,
@@ -128,7 +128,7 @@ def _duplicate_rows(left: pl.DataFrame, right: pl.DataFrame, plan: Plan) -> pl.D
     )
 
 
-def _times(times: pl.Expr, rows: pl.Expr, label: str) -> pl.Expr:
+def times_in(times: pl.Expr, rows: pl.Expr, label: str) -> pl.Expr:
     """`3 times in ledger (rows 4, 9, 12)` / `once in bank (row 7)`."""
     listed = rows.cast(pl.List(pl.String)).list.join(", ")
     more = pl.when(times > DUP_ROWS_LISTED).then(pl.lit(", ...")).otherwise(pl.lit(""))

@@ -18,7 +18,17 @@ from recon.spec.model import (
     NormalizeStep,
     ReconSpec,
 )
+from recon.spec.passes import (
+    GroupPass,
+    KeyedPass,
+    ManyToManyPass,
+    PassField,
+    PassSpec,
+    RulePass,
+)
 from recon.yaml_file import load_yaml, yaml_problem, yaml_text
+
+AnySpec = ReconSpec | PassSpec
 
 # -- loading with every problem located -------------------------------------------------
 
@@ -29,7 +39,37 @@ def load_spec(path: str | os.PathLike[str]) -> ReconSpec:
     return parse_spec(yaml_text(path, str(path), "spec file", SpecError), source=str(path))
 
 
+def load_any_spec(path: str | os.PathLike[str]) -> AnySpec:
+    """``load_spec``, or a ``PassSpec`` when the spec declares ``passes:`` (same errors)."""
+    path = Path(path)
+    return parse_any_spec(yaml_text(path, str(path), "spec file", SpecError), source=str(path))
+
+
+def parse_any_spec(text: str, *, source: str = "<spec>") -> AnySpec:
+    data, node = _spec_yaml(text, source)
+    if "passes" in data:
+        return pass_spec_from_dict(data, source=source, node=node)
+    return spec_from_dict(data, source=source, node=node)
+
+
+def pass_spec_from_dict(
+    data: Mapping[str, Any], *, source: str = "<spec>", node: yaml.Node | None = None
+) -> PassSpec:
+    """A spec of ordered passes, every mistake located as ``spec_from_dict`` locates them."""
+    try:
+        return PassSpec.model_validate(data)
+    except ValidationError as exc:
+        allowed = _pass_names(data)
+        problems = [p for err in exc.errors() for p in _problems(err, data, source, node, allowed)]
+        raise SpecError.from_problems(f"invalid spec {source}", problems) from None
+
+
 def parse_spec(text: str, *, source: str = "<spec>") -> ReconSpec:
+    data, node = _spec_yaml(text, source)
+    return spec_from_dict(data, source=source, node=node)
+
+
+def _spec_yaml(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None]:
     try:
         data, node = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -38,7 +78,7 @@ def parse_spec(text: str, *, source: str = "<spec>") -> ReconSpec:
         raise SpecError(f"{source}:{line}: not valid YAML: {reason}") from None
     if not isinstance(data, dict):
         raise SpecError(f"{source}: a spec must be a YAML mapping with at least `name` and `keys`")
-    return spec_from_dict(data, source=source, node=node)
+    return data, node
 
 
 def spec_from_dict(
@@ -52,12 +92,16 @@ def spec_from_dict(
 
 
 def _problems(
-    err: Mapping[str, Any], data: Any, source: str, node: yaml.Node | None
+    err: Mapping[str, Any],
+    data: Any,
+    source: str,
+    node: yaml.Node | None,
+    allowed_names: Callable[[Sequence[Any]], list[str]] | None = None,
 ) -> list[Problem]:
     """One pydantic error -> Problems; cross-field errors carry their own `path: message` lines."""
     message = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] != "value_error" or err["loc"]:  # only ReconSpec._cross_checks is top-level
-        return [_problem(err, data, source, node)]
+    if err["type"] != "value_error" or err["loc"]:  # only the cross checks are top-level
+        return [located_problem(err, data, source, node, allowed_names=allowed_names)]
     out = []
     for line in message.split(CROSS_CHECK_SEPARATOR):
         path, _, text = line.partition(": ")
@@ -66,10 +110,6 @@ def _problems(
             Problem(text, path=f"{source}: {'.'.join(map(str, loc))}", line=yaml_line(node, loc))
         )
     return out
-
-
-def _problem(err: Mapping[str, Any], data: Any, source: str, node: yaml.Node | None) -> Problem:
-    return located_problem(err, data, source, node)
 
 
 def located_problem(
@@ -124,6 +164,8 @@ def _yaml_loc(loc: Sequence[Any], data: Any) -> list[Any]:
     out: list[Any] = []
     cursor = data
     for part in loc:
+        if isinstance(cursor, Mapping) and part not in cursor and cursor.get("kind") == part:
+            continue  # a pass's kind, as pydantic names the member of a tagged union
         if isinstance(cursor, Mapping) and part in cursor:
             out.append(part)
             cursor = cursor[part]
@@ -151,10 +193,44 @@ def _allowed_names(loc: Sequence[Any]) -> list[str]:
     return list(model.model_fields)
 
 
-def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
-    """Which model validates the mapping at ``loc`` (used for did-you-mean hints)."""
-    model: type[BaseModel] | None = ReconSpec
-    containers: dict[str, type[BaseModel]] = {"compare": CompareRule, "normalize": NormalizeStep}
+def _pass_names(data: Mapping[str, Any]) -> Callable[[Sequence[Any]], list[str]]:
+    """The settings allowed at a location of a passes spec (a pass's by its ``kind``)."""
+    kinds: dict[str, type[BaseModel]] = {
+        "keyed": KeyedPass,
+        "rule": RulePass,
+        "group": GroupPass,
+        "many_to_many": ManyToManyPass,
+    }
+    passes = data.get("passes")
+
+    def allowed(loc: Sequence[Any]) -> list[str]:
+        root: type[BaseModel] = PassSpec
+        if len(loc) >= 2 and loc[0] == "passes" and isinstance(loc[1], int):
+            item = passes[loc[1]] if isinstance(passes, list) and loc[1] < len(passes) else None
+            kind = item.get("kind") if isinstance(item, Mapping) else None
+            if kind not in kinds:
+                return []
+            root, loc = kinds[kind], loc[2:]
+        model = _model_at(loc, root, {"fields": PassField, "normalize": NormalizeStep})
+        if model is NormalizeStep:
+            return list(KNOWN_RULES)
+        return list(model.model_fields) if model is not None else []
+
+    return allowed
+
+
+def _model_at(
+    loc: Sequence[Any],
+    root: type[BaseModel] = ReconSpec,
+    containers: Mapping[str, type[BaseModel]] | None = None,
+) -> type[BaseModel] | None:
+    """Which model validates the mapping at ``loc`` (used for did-you-mean hints).
+
+    :param containers: top-level mappings of name -> model (``compare.<field>``).
+    """
+    model: type[BaseModel] | None = root
+    if containers is None:
+        containers = {"compare": CompareRule, "normalize": NormalizeStep}
     skip_next = False
     for i, part in enumerate(loc):
         if skip_next or model is None:
