@@ -319,3 +319,73 @@ def test_a_search_with_nothing_to_block_on_is_a_spec_error() -> None:
     pass_spec = spec(many="left", amount={"field": "amount"})
     with pytest.raises(SpecError, match="needs `equal` fields, a `date` window or a `reference`"):
         run(pass_spec, ledger({"a": ("1.00", 1)}), deposits({"d": ("1.00", 1)}))
+
+
+def test_run_passes_runs_group_passes_and_every_row_lands_once() -> None:
+    from recon.passes.run import run_passes
+
+    pass_spec = PassSpec.model_validate(
+        {
+            "name": "stripe",
+            "ids": {"left": "txn", "right": "po"},
+            "fields": {
+                "amount": {"type": "number"},
+                "currency": {},
+                "payout": {"left": "payout_id", "right": "po"},
+                "date": {"type": "date"},
+            },
+            "passes": [
+                {
+                    "name": "payout_net",
+                    "kind": "group",
+                    "many": "left",
+                    "group_by": ["payout"],
+                    "equal": ["currency", "payout"],
+                    "amount": {"field": "amount", "abs_tol": 0.01},
+                    "confirm": True,
+                },
+                {
+                    "name": "batched",
+                    "kind": "group",
+                    "many": "left",
+                    "equal": ["currency"],
+                    "date": {"field": "date", "before": 0, "after": 2},
+                    "amount": {"field": "amount"},
+                },
+            ],
+        }
+    )
+    left = pl.LazyFrame(
+        {
+            "txn": ["t1", "t2", "t3", "t4", "t5", "t6"],
+            "payout_id": ["p1", "p1", "p2", None, None, None],
+            "amount": ["10.00", "5.50", "3.00", "7.00", "8.00", "1.00"],
+            "currency": ["usd"] * 6,
+            "date": ["2024-03-01"] * 6,
+        }
+    )
+    right = pl.LazyFrame(
+        {
+            "po": ["p1", "p2", "x1"],
+            "amount": ["15.50", "3.10", "15.00"],
+            "currency": ["usd"] * 3,
+            "date": ["2024-03-02"] * 3,
+        }
+    )
+    result = run_passes(left, right, pass_spec)
+    assert result.matches.select("pass", "state", "left_ids", "right_ids").rows() == [
+        ("batched", "suggested", ["t4", "t5"], ["x1"]),
+        ("payout_net", "confirmed", ["t1", "t2"], ["p1"]),
+    ]
+    statuses = dict(result.rows.select(pl.concat_str("side", "id"), "status").iter_rows())
+    assert statuses == {
+        "leftt1": "matched",
+        "leftt2": "matched",
+        "leftt3": "left_only",  # its payout p2 is short by 0.10
+        "leftt4": "matched",
+        "leftt5": "matched",
+        "leftt6": "left_only",
+        "rightp1": "matched",
+        "rightp2": "right_only",
+        "rightx1": "matched",
+    }
