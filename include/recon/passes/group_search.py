@@ -168,7 +168,7 @@ def _matches(
             member_scores = {c: s for c, _, s in searched[one_id].candidates}
             mean = sum(member_scores[m] for m in result.ids) / len(result.ids)
             score = (score + mean) / 2
-        records.append({ONE_ID: [one_id], MANY_ID: list(result.ids), SCORE: round(score, 9)})
+        records.append({ONE_ID: [one_id], MANY_ID: sorted(result.ids), SCORE: round(score, 9)})
     frame = pl.DataFrame(
         records,
         schema={ONE_ID: pl.List(pl.String), MANY_ID: pl.List(pl.String), SCORE: pl.Float64},
