@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from decimal import Decimal
 
 import pytest
 
-from recon.passes.subset import FOUND, NONE, search_subset
+from recon.passes.subset import FOUND, NONE, _halves, _Search, search_subset
 from recon.spec.passes import SearchLimits
 
 LIMITS = SearchLimits()
@@ -126,3 +127,21 @@ def test_the_answer_does_not_depend_on_candidate_order(seed: int) -> None:
     shuffled = candidates[:]
     random.Random(seed).shuffle(shuffled)
     assert search_subset(57.5, shuffled, tolerance=0.0, limits=LIMITS) == expected
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_meet_in_the_middle_agrees_with_the_depth_first_search(seed: int) -> None:
+    # 12..24 candidates take the halves; the depth-first search must say the same of them
+    rng = random.Random(seed)
+    values = sorted(rng.randint(1, 400) for _ in range(rng.randint(12, 20)))
+    members = rng.sample(range(len(values)), rng.randint(2, 4))
+    goal = sum(values[i] for i in members) + rng.choice([0, 1])
+    limits = SearchLimits(max_size=4)
+    halves = _halves(values, goal, 0, limits.max_size)
+    assert halves is not None
+    depth_first = _Search(values, goal, 0, limits, time.monotonic).run()
+    assert len(halves) == len(depth_first)
+    if len(halves) == 1:
+        assert halves == depth_first
+    for subset in halves:
+        assert sum(values[i] for i in subset) == goal and 2 <= len(subset) <= 4

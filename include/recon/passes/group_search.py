@@ -24,7 +24,7 @@ mean date/reference score when the pass has those parts.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import polars as pl
@@ -66,41 +66,39 @@ class _Row:
 def run_subset_search(rows: OpenRows, match_pass: GroupPass) -> PassOutcome:
     """Match rows of one side to subsets of ``match_pass.many``'s rows whose amounts sum."""
     searched = _searches(rows, match_pass)
+    holders: dict[str, list[str]] = defaultdict(list)  # many id -> rows it is a candidate of
+    for one_id, row in searched.items():
+        for candidate, _, _ in row.candidates:
+            holders[candidate].append(one_id)
     matched: dict[str, SubsetResult] = {}
-    refused: dict[str, str] = {}  # one id -> why its unique subset was refused
-    pending = set(searched)
+    found: dict[str, SubsetResult] = {}  # unique subsets of rows not matched (yet)
     taken: set[str] = set()
+    pending = sorted(searched)
     while pending:
-        for one_id in sorted(pending):
+        for one_id in pending:
             row = searched[one_id]
             open_candidates = [(c, a) for c, a, _ in row.candidates if c not in taken]
             row.result = search_subset(
                 row.target, open_candidates, tolerance=row.tolerance, limits=match_pass.search
             )
-        found = {
-            one_id: row.result
-            for one_id, row in searched.items()
-            if one_id not in matched and row.result is not None and row.result.status == FOUND
-        }
+            if row.result.status == FOUND:
+                found[one_id] = row.result
+            else:
+                found.pop(one_id, None)
         claims = Counter(member for result in found.values() for member in result.ids)
-        accepted = {k: r for k, r in found.items() if all(claims[m] == 1 for m in r.ids)}
-        refused = {
-            one_id: _shared_reason(one_id, result, found)
-            for one_id, result in found.items()
-            if one_id not in accepted
-        }
+        accepted = [k for k, r in found.items() if all(claims[m] == 1 for m in r.ids)]
         if not accepted:
             break
-        matched.update(accepted)
-        newly = {member for result in accepted.values() for member in result.ids}
+        newly: set[str] = set()
+        for one_id in accepted:
+            matched[one_id] = found.pop(one_id)
+            newly.update(matched[one_id].ids)
         taken |= newly
-        pending = {
-            one_id
-            for one_id, row in searched.items()
-            if one_id not in matched and any(c in newly for c, _, _ in row.candidates)
-        }
+        pending = sorted({o for m in newly for o in holders[m] if o not in matched})
+    # every unique subset left shares a member with another's: a round accepted none of them
     return PassOutcome(
-        _matches(matched, searched, match_pass), _flags(searched, matched, refused, match_pass)
+        _matches(matched, searched, match_pass),
+        _flags(searched, matched, _shared_reasons(found), match_pass),
     )
 
 
@@ -148,13 +146,21 @@ def _searches(rows: OpenRows, match_pass: GroupPass) -> dict[str, _Row]:
     }
 
 
-def _shared_reason(one_id: str, result: SubsetResult, found: dict[str, SubsetResult]) -> str:
-    others = sorted(k for k, r in found.items() if k != one_id and set(r.ids) & set(result.ids))
-    shared = sorted({m for k in others for m in found[k].ids} & set(result.ids))
-    return (
-        f"its balancing subset shares {', '.join(shared)} with the subset of "
-        f"{', '.join(others)}: neither is matched"
-    )
+def _shared_reasons(found: dict[str, SubsetResult]) -> dict[str, str]:
+    """Why each row's unique subset was refused: the members it shares, and with whom."""
+    claimants: dict[str, list[str]] = defaultdict(list)
+    for one_id in sorted(found):
+        for member in found[one_id].ids:
+            claimants[member].append(one_id)
+    reasons = {}
+    for one_id, result in found.items():
+        shared = sorted(m for m in result.ids if len(claimants[m]) > 1)
+        others = sorted({o for m in shared for o in claimants[m] if o != one_id})
+        reasons[one_id] = (
+            f"its balancing subset shares {', '.join(shared)} with the subset of "
+            f"{', '.join(others)}: neither is matched"
+        )
+    return reasons
 
 
 def _matches(

@@ -17,8 +17,11 @@ more than six decimals stay floats; only the tolerance is ever a float.
 
 Only candidates of the target's sign, non-zero and no larger than the target plus the tolerance
 can be members (all members of a same-sign sum are smaller than it), so they alone count and are
-searched: a pruned depth-first search over the amounts sorted by (amount, id), which makes the
-answer independent of the order candidates come in.
+searched, the amounts sorted by (amount, id) so the answer never depends on the order candidates
+come in: 12 to 24 candidates meet in the middle (every subset sum of each half, numpy, the pairs
+that balance found by binary search); fewer or more, a pruned depth-first search (a branch stops
+once the next amount overshoots, or its largest completion falls short), which looks at the clock
+every CHECK_EVERY steps.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+
+import numpy as np
 
 from recon.passes.amounts import MAX_FLOAT_SCALE
 from recon.passes.outcome import AMBIGUOUS, NOT_SEARCHED
@@ -37,6 +42,10 @@ FOUND = "found"
 NONE = "none"
 Amount = int | float | Decimal
 CHECK_EVERY = 4096  # steps between two looks at the clock
+# from HALVES_MIN to HALVES_MAX candidates: meet in the middle (at most 2 x 4096 subset sums);
+# fewer: the depth-first search is quicker than numpy's calls; more: the halves grow too large
+HALVES_MIN = 12
+HALVES_MAX = 24
 _TOL_DIGITS = 9
 
 
@@ -86,9 +95,10 @@ def search_subset(
         )
     if len(members) < 2:
         return SubsetResult(NONE, reason=f"{len(members)} candidate(s): no subset of 2 or more")
-    search = _Search([v for v, _ in members], abs(goal), tol, limits, clock)
+    values = [v for v, _ in members]
+    search = _Search(values, abs(goal), tol, limits, clock)
     try:
-        found = search.run()
+        found = _halves(values, abs(goal), tol, limits.max_size) or search.run()
     except _TimeUp:
         return SubsetResult(
             NOT_SEARCHED,
@@ -135,6 +145,51 @@ def _as_units(values: Sequence[Amount]) -> tuple[list[int] | list[float], int | 
     return [int(d.scaleb(scale)) for d in decimals], scale
 
 
+def _halves(
+    values: Sequence[int] | Sequence[float], goal: float, tol: float, max_size: int
+) -> list[tuple[int, ...]] | None:
+    """Meet in the middle, vectorised: every subset sum of each half, the pairs of a subset of
+    each whose sizes add to 2..max_size and whose sums fall in [goal - tol, goal + tol], counted
+    with a binary search. Up to two subsets (sorted indices); None: too many values for it."""
+    n = len(values)
+    exact = all(isinstance(v, int) for v in values)
+    if not HALVES_MIN <= n <= HALVES_MAX or (exact and goal + tol >= 2**62):
+        return None
+    dtype = np.int64 if exact else np.float64
+    cut = n // 2
+    low_sums, low_sizes = _subset_sums(np.asarray(values[:cut], dtype=dtype))
+    high_sums, high_sizes = _subset_sums(np.asarray(values[cut:], dtype=dtype))
+    low, high = goal - tol, goal + tol
+    found: list[tuple[int, ...]] = []
+    for size in range(max_size + 1):  # the size of the subset taken from the upper half
+        pick = np.flatnonzero(high_sizes == size)
+        order = pick[np.argsort(high_sums[pick], kind="stable")]
+        sums = high_sums[order]
+        allowed = (low_sizes + size >= 2) & (low_sizes + size <= max_size)
+        first = np.searchsorted(sums, low - low_sums, side="left")
+        last = np.searchsorted(sums, high - low_sums, side="right")
+        counts = np.where(allowed, last - first, 0)
+        for lower in np.flatnonzero(counts):
+            for at in range(int(first[lower]), int(last[lower])):
+                mask = (int(lower), int(order[at]))
+                found.append(_indices(mask, cut))
+                if len(found) > 1:
+                    return sorted(found)
+    return found
+
+
+def _subset_sums(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sum and size of every subset; subset ``j`` holds value ``t`` where bit ``t`` of j is set."""
+    bits = (np.arange(1 << len(values))[:, None] >> np.arange(len(values))) & 1
+    return bits @ values, bits.sum(axis=1)
+
+
+def _indices(masks: tuple[int, int], cut: int) -> tuple[int, ...]:
+    lower, upper = masks
+    bits = [t for t in range(cut) if lower >> t & 1]
+    return tuple(bits + [cut + t for t in range(upper.bit_length()) if upper >> t & 1])
+
+
 class _Search:
     """Depth-first over ascending amounts: stop a branch once the next amount overshoots, skip one
     whose largest reachable sum falls short; stop at the second subset that balances."""
@@ -163,29 +218,30 @@ class _Search:
         self._extend(0, 0)
         return self.found
 
-    def _largest(self, start: int, count: int) -> float:
-        """The sum of the ``count`` largest values at index ``start`` or later."""
-        n = len(self.values)
-        return self.prefix[n] - self.prefix[max(start, n - count)]
-
     def _extend(self, start: int, total: float) -> bool:
         """Try every next member from ``start``; True once two subsets balance."""
-        values, size = self.values, len(self.chosen) + 1
-        for i in range(start, len(values)):
+        values, prefix, chosen = self.values, self.prefix, self.chosen
+        low, high, n = self.low, self.high, len(self.values)
+        size = len(chosen) + 1
+        more = self.max_size - size  # members that may still follow this one
+        for i in range(start, n):
             self.steps += 1
             if self.steps % CHECK_EVERY == 0 and self.clock() > self.deadline:
                 raise _TimeUp
             reached = total + values[i]
-            if reached > self.high:
+            if reached > high:
                 return False  # ascending: every later value overshoots too
-            if reached + self._largest(i + 1, self.max_size - size) < self.low:
-                continue  # even the largest completion falls short; a larger value may not
-            self.chosen.append(i)
-            if size >= 2 and reached >= self.low:
-                self.found.append(tuple(self.chosen))
+            # the largest completion: the ``more`` largest values after i
+            if reached + prefix[n] - prefix[max(i + 1, n - more)] < low:
+                continue  # falls short even so; a larger value at i may not
+            chosen.append(i)
+            if size >= 2 and reached >= low:
+                self.found.append(tuple(chosen))
                 if len(self.found) > 1:
                     return True
-            if size < self.max_size and self._extend(i + 1, reached):
+            # deeper only when the smallest next value still fits
+            fits = more and i + 1 < n and reached + values[i + 1] <= high
+            if fits and self._extend(i + 1, reached):
                 return True
             self.chosen.pop()
         return False
