@@ -389,3 +389,38 @@ def test_run_passes_runs_group_passes_and_every_row_lands_once() -> None:
         "rightp2": "right_only",
         "rightx1": "matched",
     }
+
+
+def test_a_block_past_the_cap_is_not_searched(monkeypatch: pytest.MonkeyPatch) -> None:
+    import recon.passes.group_search as group_search
+
+    monkeypatch.setattr(group_search, "BLOCK_CAP", 2)
+    left = ledger({"a": ("30.00", 1), "b": ("70.00", 1), "c": ("40.00", 1), "x": ("1.00", 9)})
+    outcome = run(DEPOSITS, left, deposits({"d1": ("100.00", 1), "d9": ("2.00", 9)}))
+    assert_frame_equal(
+        outcome.flagged,
+        flags(
+            (
+                "right",
+                "d1",
+                "not_searched",
+                [],
+                "3 rows share its equal fields and date window > block cap 2: too many to pick "
+                "candidates from",
+            )
+        ),
+    )
+
+
+def test_candidates_listed_in_chunks_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    import recon.passes.group_search as group_search
+
+    # powers of two: every sum has one subset
+    left = ledger({f"e{i}": (f"{2**i}.00", 1 + i % 4) for i in range(8)})
+    right = deposits({"d1": ("3.00", 2), "d2": ("12.00", 4), "d3": ("112.00", 4)})
+    whole = run(DEPOSITS, left, right)
+    monkeypatch.setattr(group_search, "PAIRS_PER_CHUNK", 2)
+    chunked = run(DEPOSITS, left, right)
+    assert whole.matches.get_column("right_ids").to_list() == [["d1"], ["d2"], ["d3"]]
+    assert_frame_equal(chunked.matches, whole.matches)
+    assert_frame_equal(chunked.flagged, whole.flagged)

@@ -5,6 +5,9 @@ rule part but the amount, member by member: the ``equal`` fields, the ``date`` w
 ``reference`` (``candidate_pairs`` finds them by blocking, never a cross join). Of those, the
 ones that can be in a sum of the row's amount (same sign, not zero, not larger than it plus the
 tolerance) go to ``search_subset``, with the tolerance abs_tol + rel_tol * |the row's amount|.
+Pairs are listed a chunk of rows at a time (memory bounded), and a row whose block (the rows
+sharing its equal fields and date window) holds more than BLOCK_CAP rows is ``not_searched``
+before any pair is listed.
 
 Deciding, in rounds, on sets (never first come, first served):
 
@@ -46,11 +49,13 @@ from recon.passes.outcome import (
     OpenRows,
     PassOutcome,
 )
-from recon.passes.rules import LEFT_ID, RIGHT_ID, SCORE, candidate_pairs
+from recon.passes.rules import LEFT_ID, RIGHT_ID, SCORE, candidate_pairs, day_number
 from recon.passes.subset import FOUND, SubsetResult, search_subset
 from recon.spec.passes import GroupPass
 
 _TOL_DIGITS = 9
+BLOCK_CAP = 5_000  # many-side rows sharing a row's block, past which it is not searched
+PAIRS_PER_CHUNK = 2_000_000  # candidate pairs listed at a time
 
 
 @dataclass
@@ -65,7 +70,7 @@ class _Row:
 
 def run_subset_search(rows: OpenRows, match_pass: GroupPass) -> PassOutcome:
     """Match rows of one side to subsets of ``match_pass.many``'s rows whose amounts sum."""
-    searched = _searches(rows, match_pass)
+    searched, too_big = _searches(rows, match_pass)
     holders: dict[str, list[str]] = defaultdict(list)  # many id -> rows it is a candidate of
     for one_id, row in searched.items():
         for candidate, _, _ in row.candidates:
@@ -98,16 +103,86 @@ def run_subset_search(rows: OpenRows, match_pass: GroupPass) -> PassOutcome:
     # every unique subset left shares a member with another's: a round accepted none of them
     return PassOutcome(
         _matches(matched, searched, match_pass),
-        _flags(searched, matched, _shared_reasons(found), match_pass),
+        _flags(searched, matched, _shared_reasons(found), too_big, match_pass),
     )
 
 
-def _searches(rows: OpenRows, match_pass: GroupPass) -> dict[str, _Row]:
-    """Each one-side row with at least one candidate: its target, tolerance and candidates."""
+def _blocked_pairs(rows: OpenRows, match_pass: GroupPass) -> tuple[pl.DataFrame, dict[str, str]]:
+    """(one id, many id, member score) of every candidate, and the rows whose block is too big.
+
+    ``candidate_pairs`` runs on chunks of the one side of about PAIRS_PER_CHUNK pairs each, so
+    memory stays bounded whatever the blocks; a row whose block (the many-side rows sharing its
+    equal fields and date window) exceeds BLOCK_CAP is not searched at all.
+    """
     many, one = match_pass.many, other_side(match_pass.many)
-    pairs = candidate_pairs(rows.left, rows.right, rule_of(match_pass, amount=False), rows.spec)
+    rule = rule_of(match_pass, amount=False)
+    one_frame = side_frame(rows, one)
+    sizes = _block_sizes(one_frame, side_frame(rows, many), match_pass)
+    chunks = [one_frame]
+    too_big: dict[str, str] = {}
+    if sizes is not None:
+        for one_id, size in sizes.filter(pl.col("__n") > BLOCK_CAP).iter_rows():
+            too_big[one_id] = (
+                f"{size:,} rows share its equal fields and date window > block cap "
+                f"{BLOCK_CAP:,}: too many to pick candidates from"
+            )
+        kept = sizes.filter(pl.col("__n") <= BLOCK_CAP).with_columns(
+            (pl.col("__n").cum_sum() // PAIRS_PER_CHUNK).alias("__chunk")
+        )
+        chunks = [
+            one_frame.join(part.select(ID), on=ID, how="semi")
+            for part in kept.partition_by("__chunk", maintain_order=True)
+        ]
     ids = {many: MANY_ID, one: ONE_ID}
-    pairs = pairs.rename({LEFT_ID: ids["left"], RIGHT_ID: ids["right"]})
+    pairs = []
+    for chunk in chunks:
+        left, right = (chunk, rows.right) if one == "left" else (rows.left, chunk)
+        found = candidate_pairs(left, right, rule, rows.spec)
+        pairs.append(found.rename({LEFT_ID: ids["left"], RIGHT_ID: ids["right"]}))
+    empty = pl.DataFrame(schema={ONE_ID: pl.String, MANY_ID: pl.String, SCORE: pl.Float64})
+    return pl.concat([empty, *(p.select(empty.columns) for p in pairs)]), too_big
+
+
+def _block_sizes(
+    one: pl.DataFrame, many: pl.DataFrame, match_pass: GroupPass
+) -> pl.DataFrame | None:
+    """ID, __n: how many many-side rows share each one-side row's equal fields and date window
+    (rows sharing none are left out); None when the pass blocks on a reference alone."""
+    keys = list(match_pass.equal)
+    date = match_pass.date
+    if not keys and date is None:
+        return None
+    by = [*keys, *(["__day"] if date is not None else [])]
+    present = pl.all_horizontal(
+        [pl.col(k).is_not_null() for k in keys]
+        + ([pl.col(date.field).is_not_null()] if date else [])
+    )
+    many_keys = many.lazy().filter(present)
+    one_keys = one.lazy().filter(present).select(ID, *keys, *([date.field] if date else []))
+    if date is not None:
+        # members' days for a row on day d: right's date within [left - before, left + after]
+        early, late = (
+            (date.after, date.before) if match_pass.many == "left" else (date.before, date.after)
+        )
+        day = day_number(date.field)
+        many_keys = many_keys.with_columns(day.alias("__day"))
+        one_keys = one_keys.with_columns(pl.int_ranges(day - early, day + late + 1).alias("__day"))
+        one_keys = one_keys.explode("__day")
+    counts = many_keys.group_by(by).agg(pl.len().alias("__n"))
+    return (
+        one_keys.join(counts, on=by, how="inner", validate="m:1")
+        .group_by(ID)
+        .agg(pl.col("__n").sum())
+        .sort(ID)
+        .collect()
+    )
+
+
+def _searches(rows: OpenRows, match_pass: GroupPass) -> tuple[dict[str, _Row], dict[str, str]]:
+    """Each one-side row with at least one candidate: its target, tolerance and candidates;
+    and the rows not searched for their block's size, with the reason."""
+    many, one = match_pass.many, other_side(match_pass.many)
+    pairs, too_big = _blocked_pairs(rows, match_pass)
     rule = match_pass.amount
     field = rule.field
     many_frame, one_frame = side_frame(rows, many), side_frame(rows, one)
@@ -140,10 +215,11 @@ def _searches(rows: OpenRows, match_pass: GroupPass) -> dict[str, _Row]:
             pl.col(SCORE),
         )
     )
-    return {
+    searched = {
         one_id: _Row(target, tol, list(zip(members, amounts, scores, strict=True)))
         for one_id, target, tol, members, amounts, scores in candidates.iter_rows()
     }
+    return searched, too_big
 
 
 def _shared_reasons(found: dict[str, SubsetResult]) -> dict[str, str]:
@@ -187,10 +263,13 @@ def _flags(
     searched: dict[str, _Row],
     matched: dict[str, SubsetResult],
     refused: dict[str, str],
+    too_big: dict[str, str],
     match_pass: GroupPass,
 ) -> pl.DataFrame:
     side = other_side(match_pass.many)
-    records = []
+    records: list[tuple[str, str, str, list[str], str]] = [
+        (side, one_id, NOT_SEARCHED, [], reason) for one_id, reason in too_big.items()
+    ]
     for one_id in sorted(searched):
         result = searched[one_id].result
         if one_id in matched or result is None:
@@ -199,7 +278,7 @@ def _flags(
             records.append((side, one_id, AMBIGUOUS, sorted(result.ids), refused[one_id]))
         elif result.status in (AMBIGUOUS, NOT_SEARCHED):
             records.append((side, one_id, result.status, sorted(result.ids), result.reason))
-    return pl.DataFrame(records, schema=FLAG_SCHEMA, orient="row")
+    return pl.DataFrame(records, schema=FLAG_SCHEMA, orient="row").sort("side", "id")
 
 
 __all__ = ["run_subset_search"]
