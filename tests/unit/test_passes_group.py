@@ -424,3 +424,25 @@ def test_candidates_listed_in_chunks_give_the_same_result(monkeypatch: pytest.Mo
     assert whole.matches.get_column("right_ids").to_list() == [["d1"], ["d2"], ["d3"]]
     assert_frame_equal(chunked.matches, whole.matches)
     assert_frame_equal(chunked.flagged, whole.flagged)
+
+
+def test_a_group_found_by_its_payout_id_inside_the_bank_text() -> None:
+    # the payout's transactions against the bank line whose description names the payout
+    pass_spec = spec(
+        many="left",
+        group_by=["payout"],
+        equal=["currency"],
+        amount={"field": "amount", "abs_tol": 0.01},
+        reference={"field": "payout", "method": "contains"},
+    )
+    bank = side(
+        ["bl_1", "bl_2"],
+        payout=["STRIPE TRANSFER PO_2 ACME", "STRIPE TRANSFER PO_1 ACME"],
+        amount=money("20.00", "161.00"),
+        currency=["usd", "usd"],
+    )
+    outcome = run(pass_spec, TRANSACTIONS, bank)
+    assert outcome.matches.select("left_ids", "right_ids").rows() == [
+        (["txn_1", "txn_2", "txn_3", "txn_4", "txn_5"], ["bl_2"]),
+        (["txn_6", "txn_7"], ["bl_1"]),
+    ]
