@@ -66,7 +66,7 @@ def test_too_many_candidates_is_not_searched_with_the_numbers() -> None:
     candidates = [(f"r{i:02}", 1 + i) for i in range(31)]
     result = search_subset(1000, candidates, tolerance=0, limits=SearchLimits(max_candidates=20))
     assert result.status == "not_searched"
-    assert result.reason == "31 candidates > max_candidates 20"
+    assert (result.reason, result.limit) == ("31 candidates > max_candidates 20", "max_candidates")
 
 
 def test_rows_that_cannot_be_members_do_not_count_as_candidates() -> None:
@@ -105,6 +105,7 @@ def test_the_time_limit_is_not_searched_with_the_numbers() -> None:
     assert result.status == "not_searched"
     assert result.reason.startswith("search stopped at time_limit_s 1.5 after 8,192 steps")
     assert result.reason.endswith("among 40 candidates")
+    assert result.limit == "time_limit_s"
 
 
 def test_decimal_amounts_are_exact() -> None:

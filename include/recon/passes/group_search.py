@@ -15,7 +15,8 @@ Deciding, in rounds, on sets (never first come, first served):
 2. a unique subset none of whose members another row's unique subset also claims is a match;
    rows whose subsets share a member are all refused (``ambiguous``, the subset as candidates);
 3. the matched members leave; the rows that lost a candidate to them are searched again (an
-   ambiguous search may now be unique, a limit no longer hit); until a round matches nothing.
+   ambiguous search may now be unique, max_candidates no longer hit; a search that ran out of
+   time is not run again); until a round matches nothing.
 
 What is left is flagged on the one side only (the many side's rows stay open for later
 passes): ``ambiguous`` (several subsets: every candidate listed; or a shared member),
@@ -99,12 +100,25 @@ def run_subset_search(rows: OpenRows, match_pass: GroupPass) -> PassOutcome:
             matched[one_id] = found.pop(one_id)
             newly.update(matched[one_id].ids)
         taken |= newly
-        pending = sorted({o for m in newly for o in holders[m] if o not in matched})
+        # searched again: rows that lost a candidate, but not one that ran out of time (once
+        # per row bounds the pass's time by rows x time_limit_s)
+        pending = sorted(
+            {
+                o
+                for m in newly
+                for o in holders[m]
+                if o not in matched and not _timed_out(searched[o])
+            }
+        )
     # every unique subset left shares a member with another's: a round accepted none of them
     return PassOutcome(
         _matches(matched, searched, match_pass),
         _flags(searched, matched, _shared_reasons(found), too_big, match_pass),
     )
+
+
+def _timed_out(row: _Row) -> bool:
+    return row.result is not None and row.result.limit == "time_limit_s"
 
 
 def _blocked_pairs(rows: OpenRows, match_pass: GroupPass) -> tuple[pl.DataFrame, dict[str, str]]:

@@ -56,6 +56,7 @@ class SubsetResult:
     diff: float = 0.0  # found: sum - target, in the amounts' own units
     score: float = 0.0  # found: 1 at an exact sum, 0.5 at the tolerance's edge
     reason: str = ""
+    limit: str = ""  # not_searched: the limit hit, "max_candidates" or "time_limit_s"
 
 
 class _TimeUp(Exception):
@@ -92,6 +93,7 @@ def search_subset(
         return SubsetResult(
             NOT_SEARCHED,
             reason=f"{len(members)} candidates > max_candidates {limits.max_candidates}",
+            limit="max_candidates",
         )
     if len(members) < 2:
         return SubsetResult(NONE, reason=f"{len(members)} candidate(s): no subset of 2 or more")
@@ -106,6 +108,7 @@ def search_subset(
                 f"search stopped at time_limit_s {limits.time_limit_s:g} after {search.steps:,} "
                 f"steps among {len(members)} candidates"
             ),
+            limit="time_limit_s",
         )
     ids = [row_id for _, row_id in members]
     if not found:
