@@ -41,7 +41,7 @@ MANY_ID = "__many"
 
 def run_group(rows: OpenRows, match_pass: GroupPass) -> PassOutcome:
     """Match rows of one side to groups of rows of ``match_pass.many`` whose amounts sum."""
-    if not match_pass.group_by:
+    if not match_pass.group_by:  # group_search builds on this module's helpers
         from recon.passes.group_search import run_subset_search
 
         return run_subset_search(rows, match_pass)
