@@ -5,7 +5,8 @@ sides, so the same rows always get the same id), marked ``confirmed`` or ``sugge
 pass's ``confirm``), and their rows leave the open set, as do a keyed pass's ``duplicate``
 rows. ``ambiguous`` and ``not_searched`` rows stay open; if no later pass matches them they
 end with the first such flag, its candidates and reason. Rows open at the end are
-``left_only`` / ``right_only``, rows that failed parsing ``invalid``. Every input row ends in
+``left_only`` / ``right_only``, rows that failed parsing ``invalid``. The rows frame holds each
+field's parsed value as ``value_<field>`` (null where the side has no such field). Every input row ends in
 exactly one status, and the summary checks it (``RowConservationError`` otherwise).
 """
 
@@ -57,6 +58,7 @@ PASS_STATUSES = (
 CONFIRMED = "confirmed"
 SUGGESTED = "suggested"
 MATCH_ID_BYTES = 8
+VALUE = "value_"  # a field's parsed value in the rows frame: value_<field> (no name clashes)
 ROW_COLUMNS = (
     "side",
     "id",
@@ -117,7 +119,6 @@ def run_passes(
     started = time.perf_counter()
     for match_pass in spec.passes:  # a kind with no runner fails before any work
         runner_for(match_pass.kind)
-    _refuse_clashing_fields(spec)
     prepared = prepare_sides(left, right, spec, sources)
     result = run_prepared(prepared, spec, inputs=inputs)
     result.summary["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -164,15 +165,6 @@ def run_prepared(
         spec, prepared, rows, all_matches, all_flags, rows_in, PASS_STATUSES, inputs
     )
     return PassResult(rows, all_matches.sort("pass", "match_id"), summary)
-
-
-def _refuse_clashing_fields(spec: PassSpec) -> None:
-    clashing = [name for name in spec.fields if name in ROW_COLUMNS]
-    if clashing:
-        raise ReconError(
-            f"fields {clashing} share a name with a result column ({', '.join(ROW_COLUMNS)}): "
-            "rename them under `fields` (the column each reads stays as it is)"
-        )
 
 
 def match_ids(name: str, left_ids: pl.Series, right_ids: pl.Series) -> pl.Series:
@@ -350,9 +342,9 @@ def _rows(
             ).with_columns(pl.lit("right").alias("side")),
         ],
         how="diagonal_relaxed",
-    ).rename({ID: "id", ROW: "row"})
+    ).rename({ID: "id", ROW: "row", **{name: f"{VALUE}{name}" for name in spec.fields}})
     rows = base.join(statuses, on=["side", "id"], how="left", validate="1:1")
-    return rows.select(*ROW_COLUMNS, *spec.fields).sort("side", "id")
+    return rows.select(*ROW_COLUMNS, *[f"{VALUE}{name}" for name in spec.fields]).sort("side", "id")
 
 
 def _check_conservation(statuses: pl.DataFrame, prepared: PreparedSides) -> None:
@@ -376,6 +368,7 @@ __all__ = [
     "PASS_STATUSES",
     "RUNNERS",
     "SUGGESTED",
+    "VALUE",
     "PassResult",
     "match_ids",
     "run_passes",

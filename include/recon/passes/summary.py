@@ -117,9 +117,9 @@ def _one_pass(
 def _amounts(spec: PassSpec, rows: pl.DataFrame) -> dict[str, Any]:
     """Money per side: all of it, and what was matched (finite amounts only)."""
     field = spec.amount_field()
-    if field is None or field not in rows.columns:
+    if field is None or f"value_{field}" not in rows.columns:
         return {}
-    value = pl.col(field).cast(pl.Float64)
+    value = pl.col(f"value_{field}").cast(pl.Float64)
     finite = pl.when(value.is_finite()).then(value)
     figures = {}
     for side in SIDES:
