@@ -18,35 +18,47 @@ from typing import Any, Final
 import polars as pl
 
 from recon.passes.outcome import AMBIGUOUS, DUPLICATE, INVALID, MATCHED, MISMATCHED, NOT_SEARCHED
+from recon.passes.run import VALUE
 from recon.reports import REPORT_FORMATS, write_reports
 
 OUTCOME: Final = "outcome"
-NO_MATCHED_GROUP: Final = ""  # every outcome is listed: confirmed matches are shown by pass too
 LEFT_ONLY: Final = "left_only"
 RIGHT_ONLY: Final = "right_only"
 _SIDES: Final = ("left", "right")
 
 
 def outcome_order(summary: Mapping[str, Any]) -> list[str]:
-    """Outcomes in the order people work them: what needs a person first, confirmed last."""
-    names = [str(p["name"]) for p in summary.get("passes") or ()]
+    """The outcomes a run can have, in the order people work them: what needs a person first
+    (suggested matches, ambiguous rows), confirmed matches last."""
+    passes = [p for p in summary.get("passes") or () if isinstance(p, Mapping)]
+    suggesting = [str(p["name"]) for p in passes if not p.get("confirm")]
+    confirming = [str(p["name"]) for p in passes if p.get("confirm")]
+    keyed = [str(p["name"]) for p in passes if p.get("kind") == "keyed"]
     return [
-        *(f"{name}: suggested" for name in names),
+        *(f"{name}: suggested" for name in suggesting),
         AMBIGUOUS,
         NOT_SEARCHED,
-        *(f"{name}: {MISMATCHED}" for name in names),
+        *(f"{name}: {MISMATCHED}" for name in keyed),
         LEFT_ONLY,
         RIGHT_ONLY,
         DUPLICATE,
         INVALID,
-        *(f"{name}: confirmed" for name in names),
+        *(f"{name}: confirmed" for name in confirming),
     ]
 
 
 def outcome_labels(summary: Mapping[str, Any]) -> dict[str, str]:
+    """Words for outcomes (also the XLSX sheet names, where `:` may not appear)."""
     labels = summary.get("labels") or {}
     left, right = str(labels.get("left") or "left"), str(labels.get("right") or "right")
+    names = [str(p["name"]) for p in summary.get("passes") or ()]
+    by_pass = {
+        f"{name}: {state}": f"{name} {state}"
+        for name in names
+        for state in ("suggested", "confirmed", MISMATCHED)
+    }
     return {
+        **by_pass,
         LEFT_ONLY: f"{left} only",
         RIGHT_ONLY: f"{right} only",
         NOT_SEARCHED: "not searched",
@@ -63,7 +75,7 @@ def report_frame(
     the match's difference, ``break_amount`` and the pass details."""
     frame = rows.lazy()
     schema = frame.collect_schema()
-    fields = [name for name in (summary.get("fields") or {}) if name in schema]
+    fields = [name for name in (summary.get("fields") or {}) if f"{VALUE}{name}" in schema]
     amount = summary.get("amount_field")
     per_match = matches.lazy().select(
         "match_id",
@@ -82,13 +94,13 @@ def report_frame(
         .otherwise(pl.col("status"))
     )
     values = [
-        pl.when(pl.col("side") == side).then(pl.col(field)).alias(f"{side}_{field}")
+        pl.when(pl.col("side") == side).then(pl.col(f"{VALUE}{field}")).alias(f"{side}_{field}")
         for field in fields
         for side in _SIDES
     ]
     own_amount = (
-        pl.col(amount).cast(pl.Float64).abs()
-        if isinstance(amount, str) and amount in schema
+        pl.col(f"{VALUE}{amount}").cast(pl.Float64).abs()
+        if isinstance(amount, str) and amount in fields
         else pl.lit(None, pl.Float64)
     )
     in_match = pl.col("match_id").is_not_null()
@@ -149,7 +161,7 @@ def report_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         "counts_by_side": summary.get("counts"),
         "classification": {
             "column": OUTCOME,
-            "matched": NO_MATCHED_GROUP,
+            "every_row": True,
             "order": order,
             "labels": outcome_labels(summary),
         },
