@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -22,7 +22,7 @@ from embedded.base import (
     ThreadedHttpService,
     api_server,
 )
-from embedded.processors.wire import Handler, Request, Response, send_json
+from embedded.processors.wire import Request, Response, match_route, send_json
 
 
 @dataclass
@@ -35,7 +35,9 @@ class _Fault:
 class ProcessorApi(ThreadedHttpService):
     """The processors' APIs on a free loopback port.
 
-    :ivar records: processor -> its records in the API's own shape (load with ``load``).
+    :ivar records: processor -> its records in the API's own shape (load with ``load``); a
+        processor's other collections live under ``<processor>/<name>`` (``stripe/payouts``,
+        ``square/payout_entries``...: each processor module's docstring names its own).
     :ivar secrets: processor -> credential the server accepts (the connections carry them).
     """
 
@@ -80,7 +82,13 @@ class ProcessorApi(ThreadedHttpService):
     # test controls ---------------------------------------------------------------------------
 
     def load(self, processor: str, records: list[dict[str, Any]]) -> None:
-        """Serve ``records`` (the API's own shape) for ``processor``, replacing earlier ones."""
+        """Serve ``records`` (the API's own shape) for ``processor``, replacing earlier ones.
+
+        :param processor: a processor's name, or ``<processor>/<collection>`` for another of
+            its collections (``stripe/payouts``).
+        """
+        if processor.partition("/")[0] not in self.processors:
+            raise KeyError(f"no processor {processor.partition('/')[0]!r}")
         with self._lock:
             self.records[processor] = list(records)
 
@@ -94,16 +102,16 @@ class ProcessorApi(ThreadedHttpService):
 
     def reset(self) -> None:
         with self._lock:
-            for name in self.records:
-                self.records[name] = []
-                self._faults[name].clear()
+            self.records = {name: [] for name in self.processors}
+            for faults in self._faults.values():
+                faults.clear()
             self.requests.clear()
             self.delay = 0.0
 
     def requests_to(self, processor: str) -> list[Request]:
         """The requests that reached one of ``processor``'s routes, in order."""
         routes = self.processors[processor].ROUTES
-        return [r for r in self.requests if (r.method, r.path) in routes]
+        return [r for r in self.requests if match_route(routes, r.method, r.path) is not None]
 
     # serving ---------------------------------------------------------------------------------
 
@@ -127,13 +135,14 @@ class ProcessorApi(ThreadedHttpService):
     def _answer(self, request: Request) -> Response:
         # routes are matched exactly across processors (Stripe and PayPal both live under /v1/)
         for name, module in self.processors.items():
-            route: Handler | None = module.ROUTES.get((request.method, request.path))
-            if route is None:
+            matched = match_route(module.ROUTES, request.method, request.path)
+            if matched is None:
                 continue
+            route, path_params = matched
             with self._lock:
                 fault = self._faults[name].popleft() if self._faults[name] else None
             if fault is not None:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
                 return Response(fault.status, fault.body, headers)
-            return route(self, request)
+            return route(self, replace(request, path_params=path_params))
         return Response(404, {"error": {"message": f"no route {request.method} {request.path}"}})

@@ -40,7 +40,7 @@ class Problem:
 
     message: str
     path: str | None = None  # spec path such as ``compare.units.abs_tol`` or a file name
-    line: int | None = None  # line in the spec file
+    line: int | None = None  # line in the spec file, or in a text input (a bank statement)
     row: int | None = None  # 1-based data row (or DBF record number)
     column: str | None = None
     hint: str | None = None
@@ -99,18 +99,45 @@ class InputFileError(ReconError):
         row: int | None = None,
         column: str | None = None,
         hint: str | None = None,
+        line: int | None = None,
     ) -> None:
         self.path = str(path)
         self.reason = reason
         self.row = row
         self.column = column
         self.hint = hint
-        problem = Problem(reason, path=self.path, row=row, column=column, hint=hint)
+        self.line = line  # a physical line of a text file (statements), where rows do not apply
+        problem = Problem(reason, path=self.path, line=line, row=row, column=column, hint=hint)
         super().__init__(str(problem), problems=[problem])
 
 
 class DbfError(InputFileError):
     """A DBF file is truncated, corrupt, or uses a field type we cannot read."""
+
+
+class StatementFileError(InputFileError):
+    """A bank statement file (MT940, camt.053, BAI2) is truncated, corrupt or not what its name
+    says: names the file, the physical line and the offending text (capped)."""
+
+    def __init__(
+        self,
+        path: str,
+        reason: str,
+        *,
+        line: int | None = None,
+        text: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.text = None if text is None else shown(text.strip(), MAX_QUOTED)
+        quoted = f": `{self.text}`" if self.text else ""
+        super().__init__(path, f"{reason}{quoted}", line=line, hint=hint)
+        self.reason = reason
+
+
+class StatementCheckError(ReconError):
+    """Bank statements that do not add up (opening + lines != closing), do not chain (one
+    closing balance is not the next opening balance), or repeat an id with other content;
+    ``problems`` names every statement at fault, both balances and the gap."""
 
 
 class RowConservationError(ReconError):

@@ -226,6 +226,7 @@ def transactions(api: Api, request: Request) -> Response:
     page = _int_param(request, "page", 1, 1, 2**31 - 1, problems)
     page_size = _int_param(request, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, problems)
     fields = _fields_param(request, problems)
+    filters = _filters(request, problems)
     if start is not None and end is not None:
         if end < start:
             problems.append(_issue("end_date", request, "end_date must not be before start_date"))
@@ -236,6 +237,9 @@ def transactions(api: Api, request: Request) -> Response:
 
     times, ordered = _index(api)
     first, stop = bisect.bisect_left(times, start), bisect.bisect_right(times, end)
+    if filters:  # a filtered window is cut from its own list (the unfiltered one is not copied)
+        kept = [r for r in ordered[first:stop] if _kept(r, filters)]
+        ordered, first, stop = kept, 0, len(kept)
     total = stop - first
     total_pages = -(-total // page_size)
     offset = first + (page - 1) * page_size
@@ -312,6 +316,36 @@ def _int_param(
         problems.append(_issue(name, request, f"{name} must be an integer from {low} to {high}"))
         return None
     return int(value)
+
+
+_FILTERS: Final = {
+    "transaction_type": re.compile(r"^T[0-9]{4}$"),
+    "transaction_status": re.compile(r"^[DPSV]$"),
+    "transaction_currency": re.compile(r"^[A-Z]{3}$"),
+}
+
+
+def _filters(request: Request, problems: list[dict[str, str]]) -> dict[str, str]:
+    """The filters asked for (by their name in the query), each checked against PayPal's form."""
+    chosen = {}
+    for name, pattern in _FILTERS.items():
+        value = request.param(name)
+        if value is None:
+            continue
+        if not pattern.match(value):
+            problems.append(_issue(name, request, "INVALID_PARAMETER_SYNTAX"))
+        chosen[name] = value
+    return chosen
+
+
+def _kept(record: dict[str, Any], filters: dict[str, str]) -> bool:
+    info = record["transaction_info"]
+    found = {
+        "transaction_type": info.get("transaction_event_code"),
+        "transaction_status": info.get("transaction_status"),
+        "transaction_currency": (info.get("transaction_amount") or {}).get("currency_code"),
+    }
+    return all(found[name] == value for name, value in filters.items())
 
 
 def _fields_param(request: Request, problems: list[dict[str, str]]) -> frozenset[str] | None:

@@ -1,4 +1,4 @@
-"""Square's ListPayments (``GET /v2/payments``) on loopback, with Square's rules.
+"""Square's ListPayments, ListPayouts and ListPayoutEntries on loopback, with Square's rules.
 
 Checked against Square's API reference (ListPayments, ErrorCode, Handling errors):
 
@@ -18,8 +18,17 @@ Checked against Square's API reference (ListPayments, ErrorCode, Handling errors
 - The answer is ``{"payments": [...], "cursor": "..."}``; the last page has no ``cursor`` and an
   empty result is ``{}``. Errors are ``{"errors": [{"category", "code", "detail", "field"?}]}``.
 
+Payouts (``GET /v2/payouts``, ``api.load("square/payouts", [...])``) follow the same rules,
+selecting on the payout's ``created_at`` with ``begin_time``/``end_time``, and filter on
+``location_id`` and ``status`` (``SENT``, ``FAILED``, ``PAID``); the answer is
+``{"payouts": [...], "cursor"?}``. Payout entries (``GET /v2/payouts/{payout_id}/payout-entries``,
+``api.load("square/payout_entries", [...])``, each naming its ``payout_id``) take
+``sort_order``, ``limit`` and ``cursor`` only, are ordered by ``effective_at``, and answer
+``{"payout_entries": [...], "cursor"?}``; an unknown payout is 404 ``NOT_FOUND``.
+
 Records are Square ``Payment`` objects (``api.load("square", [...])``; ``worlds.processor_records.payment``
-builds one).
+builds one), ``Payout`` and ``PayoutEntry`` objects (``square_payout``, ``payout_entry``
+there).
 A sorted index per loaded list keeps a page at O(log n), so a million payments page quickly.
 """
 
@@ -35,6 +44,7 @@ import re
 import secrets
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any, Final
 
 from embedded.processors.wire import Api, Request, Response
@@ -43,6 +53,9 @@ PREFIX: Final = "/v2/"
 NAME: Final = "square"
 MAX_LIMIT: Final = 100  # also the default
 DEFAULT_VERSION: Final = "2022-12-14"  # what the answer names when the request sends none
+PAYOUTS: Final = f"{NAME}/payouts"
+PAYOUT_ENTRIES: Final = f"{NAME}/payout_entries"
+PAYOUT_STATUSES: Final = ("SENT", "FAILED", "PAID")
 
 _RFC3339: Final = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
@@ -96,38 +109,58 @@ Key = tuple[dt.datetime, str]  # (created_at, id): the order ListPayments pages 
 
 
 class _Index:
-    """The loaded payments sorted by (created_at, id), rebuilt when ``api.load`` replaces them."""
+    """Loaded records (those ``keep`` keeps) sorted by (``field`` time, id), rebuilt when
+    ``api.load`` replaces them."""
 
-    def __init__(self, records: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        records: list[dict[str, Any]],
+        field: str = "created_at",
+        keep: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         self.source = records
         self.size = len(records)
+        kept = records if keep is None else [r for r in records if keep(r)]
         # loaded records are trusted test data: fromisoformat alone (the regex costs 2x at 1M)
         parse, utc = dt.datetime.fromisoformat, dt.UTC
-        keys = [(parse(r["created_at"]).astimezone(utc), r["id"]) for r in records]
-        order = sorted(range(len(records)), key=keys.__getitem__)
+        keys = [(parse(r[field]).astimezone(utc), r["id"]) for r in kept]
+        order = sorted(range(len(kept)), key=keys.__getitem__)
         self.keys: list[Key] = [keys[i] for i in order]
-        self.records = [records[i] for i in order]
+        self.records = [kept[i] for i in order]
 
 
-_indexes: weakref.WeakKeyDictionary[Api, _Index] = weakref.WeakKeyDictionary()
+_indexes: weakref.WeakKeyDictionary[Api, dict[str, _Index]] = weakref.WeakKeyDictionary()
 _index_lock = threading.Lock()
 
 
-def _index(api: Api) -> _Index:
-    records = api.records[NAME]
+def _index(
+    api: Api,
+    collection: str = NAME,
+    field: str = "created_at",
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+    key: str = "",
+) -> _Index:
+    """The index of ``api.records[collection]`` (what ``keep`` keeps, cached under ``key``)."""
+    records = api.records.get(collection, [])
     with _index_lock:
-        index = _indexes.get(api)
+        cached = _indexes.setdefault(api, {})
+        name = f"{collection}?{key}"
+        index = cached.get(name)
         if index is None or index.source is not records or index.size != len(records):
-            index = _indexes[api] = _Index(records)
+            index = cached[name] = _Index(records, field, keep)
         return index
 
 
 # cursor -------------------------------------------------------------------------------------
 
 
+_BOUND: Final = ("begin_time", "end_time", "sort_order", "location_id", "status")
+
+
 def _fingerprint(request: Request) -> str:
     """What a cursor is bound to: the query's filters and order (``limit`` may change)."""
-    parts = [request.param(n) or "" for n in ("begin_time", "end_time", "sort_order")]
+    parts = [request.param(n) or "" for n in _BOUND]
+    parts += [f"{k}={v}" for k, v in sorted(request.path_params.items())]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
@@ -158,8 +191,8 @@ def _authorised(api: Api, request: Request) -> bool:
     return scheme.lower() == "bearer" and secrets.compare_digest(token.strip(), expected)
 
 
-def list_payments(api: Api, request: Request) -> Response:
-    """``GET /v2/payments``: one page of payments in the window, in the asked order."""
+def _refused(request: Request, api: Api) -> Response | None:
+    """401 without the access token; 400 for a malformed ``Square-Version``."""
     if not _authorised(api, request):
         return Response(401, error_body(401))
     version = request.headers.get("square-version")
@@ -168,8 +201,15 @@ def list_payments(api: Api, request: Request) -> Response:
             "INVALID_SQUARE_VERSION_FORMAT",
             f"Invalid Square-Version format '{version}': expected YYYY-MM-DD.",
         )
-    headers = {"Square-Version": version or DEFAULT_VERSION}
+    return None
 
+
+def _version(request: Request) -> dict[str, str]:
+    return {"Square-Version": request.headers.get("square-version") or DEFAULT_VERSION}
+
+
+def _window(request: Request) -> tuple[dt.datetime, dt.datetime] | Response:
+    """``begin_time`` (inclusive) and ``end_time`` (exclusive), defaults a year ago and now."""
     now = dt.datetime.now(dt.UTC)
     window: dict[str, dt.datetime] = {}
     for name, default in (("begin_time", now - dt.timedelta(days=365)), ("end_time", now)):
@@ -181,7 +221,18 @@ def list_payments(api: Api, request: Request) -> Response:
     begin, end = window["begin_time"], window["end_time"]
     if end < begin:
         return _invalid("INVALID_TIME_RANGE", "The end_time is before the begin_time.", "end_time")
+    return begin, end
 
+
+def _page(
+    request: Request,
+    index: _Index,
+    key: str,
+    window: tuple[dt.datetime, dt.datetime] | None,
+    headers: dict[str, str],
+) -> Response:
+    """One page of ``index`` (inside ``window`` if given) by ``sort_order``, ``limit`` and
+    ``cursor``, answered as ``{key: [...], "cursor"?}``."""
     order = request.param("sort_order", "DESC") or "DESC"
     if order not in ("ASC", "DESC"):
         return _invalid(
@@ -208,9 +259,10 @@ def list_payments(api: Api, request: Request) -> Response:
         if after is None:
             return _invalid("INVALID_CURSOR", "The pagination cursor is invalid.", "cursor")
 
-    index = _index(api)
-    lo = bisect.bisect_left(index.keys, (begin, ""))  # begin inclusive
-    hi = bisect.bisect_left(index.keys, (end, ""))  # end exclusive
+    lo, hi = 0, len(index.keys)
+    if window is not None:
+        lo = bisect.bisect_left(index.keys, (window[0], ""))  # begin inclusive
+        hi = bisect.bisect_left(index.keys, (window[1], ""))  # end exclusive
     if order == "ASC":
         if after is not None:
             lo = max(lo, bisect.bisect_right(index.keys, after))
@@ -225,10 +277,68 @@ def list_payments(api: Api, request: Request) -> Response:
     page = [index.records[i] for i in chosen]
     body: dict[str, Any] = {}
     if page:
-        body["payments"] = page
+        body[key] = page
     if more and chosen:
         body["cursor"] = _encode_cursor(index.keys[chosen[-1]], fingerprint)
     return Response(200, body, headers)
 
 
-ROUTES: Final = {("GET", "/v2/payments"): list_payments}
+def _checked_window(api: Api, request: Request) -> tuple[dt.datetime, dt.datetime] | Response:
+    """The request's window once its credentials and version passed, else the refusal."""
+    return _refused(request, api) or _window(request)
+
+
+def list_payments(api: Api, request: Request) -> Response:
+    """``GET /v2/payments``: one page of payments in the window, in the asked order."""
+    window = _checked_window(api, request)
+    if isinstance(window, Response):
+        return window
+    return _page(request, _index(api), "payments", window, _version(request))
+
+
+def list_payouts(api: Api, request: Request) -> Response:
+    """``GET /v2/payouts``: one page of payouts created in the window, in the asked order."""
+    window = _checked_window(api, request)
+    if isinstance(window, Response):
+        return window
+    location, status = request.param("location_id"), request.param("status")
+    if status is not None and status not in PAYOUT_STATUSES:
+        return _invalid(
+            "INVALID_ENUM_VALUE",
+            f"Invalid status '{status}': use one of {', '.join(PAYOUT_STATUSES)}.",
+            "status",
+        )
+
+    def keep(payout: dict[str, Any]) -> bool:
+        return location in (None, payout.get("location_id")) and status in (
+            None,
+            payout.get("status"),
+        )
+
+    filtered = location is not None or status is not None
+    index = _index(api, PAYOUTS, "created_at", keep if filtered else None, f"{location}|{status}")
+    return _page(request, index, "payouts", window, _version(request))
+
+
+def list_payout_entries(api: Api, request: Request) -> Response:
+    """``GET /v2/payouts/{payout_id}/payout-entries``: one page of a payout's entries."""
+    refused = _refused(request, api)
+    if refused is not None:
+        return refused
+    payout_id = request.path_params["payout_id"]
+    if not any(p["id"] == payout_id for p in api.records.get(PAYOUTS, [])):
+        return Response(
+            404,
+            _errors("INVALID_REQUEST_ERROR", "NOT_FOUND", f"Payout {payout_id} not found."),
+        )
+    index = _index(
+        api, PAYOUT_ENTRIES, "effective_at", lambda e: e["payout_id"] == payout_id, payout_id
+    )
+    return _page(request, index, "payout_entries", None, _version(request))
+
+
+ROUTES: Final = {
+    ("GET", "/v2/payments"): list_payments,
+    ("GET", "/v2/payouts"): list_payouts,
+    ("GET", "/v2/payouts/{payout_id}/payout-entries"): list_payout_entries,
+}

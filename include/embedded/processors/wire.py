@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Request:
     query: list[tuple[str, str]]  # in order, repeated keys kept (Stripe's created[gte] style)
     headers: Mapping[str, str]
     body: bytes
+    path_params: Mapping[str, str] = field(default_factory=dict)  # ``{name}`` parts of a route
 
     def param(self, name: str, default: str | None = None) -> str | None:
         for key, value in self.query:
@@ -57,3 +59,34 @@ class Api(Protocol):
 
 
 Handler = Callable[[Api, Request], Response]
+
+
+def match_route(
+    routes: Mapping[tuple[str, str], Handler], method: str, path: str
+) -> tuple[Handler, dict[str, str]] | None:
+    """The handler of ``(method, path)`` and the path's ``{name}`` parts, None if no route fits.
+
+    Routes match exactly first; a route with ``{name}`` segments (Square's
+    ``/v2/payouts/{payout_id}/payout-entries``) matches one non-empty segment per name.
+    """
+    exact = routes.get((method, path))
+    if exact is not None:
+        return exact, {}
+    segments = path.split("/")
+    for (route_method, template), handler in routes.items():
+        if route_method != method or "{" not in template:
+            continue
+        parts = template.split("/")
+        if len(parts) != len(segments):
+            continue
+        params: dict[str, str] = {}
+        for part, segment in zip(parts, segments, strict=True):
+            if part.startswith("{") and part.endswith("}"):
+                if not segment:
+                    break
+                params[part[1:-1]] = unquote(segment)
+            elif part != segment:
+                break
+        else:
+            return handler, params
+    return None

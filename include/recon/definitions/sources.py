@@ -59,6 +59,11 @@ FILE_SUFFIXES: Final = {
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
     ".dbf": "dbf",
+    ".sta": "mt940",
+    ".mt940": "mt940",
+    ".xml": "camt053",
+    ".bai": "bai2",
+    ".bai2": "bai2",
 }
 # Pipeline stages that write: an extract only reads.
 WRITING_STAGES: Final = ("$out", "$merge")

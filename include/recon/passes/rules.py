@@ -75,7 +75,9 @@ def candidate_pairs(
             "would compare every row with every other)",
             problems=(),
         )
-    pairs = lf.join(rf, left_on=on_left, right_on=on_right, how="inner", nulls_equal=False)
+    pairs = lf.join(
+        rf, left_on=on_left, right_on=on_right, how="inner", nulls_equal=False, coalesce=False
+    )
     parts: list[pl.Expr] = []
     if rule_parts.amount is not None:
         pairs, score = _amount_filter(pairs, rule_parts.amount, left, right)

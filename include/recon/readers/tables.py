@@ -1,4 +1,5 @@
-"""Open any supported input (CSV, Parquet, XLSX, DBF) as a LazyFrame, refusing bad files clearly."""
+"""Open any supported input (CSV, Parquet, XLSX, DBF, bank statements) as a LazyFrame, refusing
+bad files clearly."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import polars as pl
 from recon.errors import InputFileError, first_line, shown
 from recon.readers.csv_shape import check_field_counts
 from recon.readers.xlsx_guard import MAX_BYTES, MAX_CELLS, check_xlsx_size
+from recon.statements.formats import statement_suffixes
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 FORMATS = {
@@ -23,7 +25,9 @@ FORMATS = {
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
     ".dbf": "dbf",
+    **statement_suffixes(),  # MT940, camt.053, BAI2: their lines in recon.statements' schema
 }
+STATEMENT_KINDS = frozenset(statement_suffixes().values())
 DELIMITERS = (",", ";", "\t", "|")
 _UTF8 = ("utf8", "utf-8", "utf_8", "utf-8-sig", "utf_8_sig")
 
@@ -72,6 +76,10 @@ def scan_table(path: str | os.PathLike[str], options: ReadOptions = DEFAULT_READ
         frame = _scan_parquet(path)
     elif kind == "xlsx":
         frame = _read_xlsx(path, options).lazy()
+    elif kind in STATEMENT_KINDS:
+        from recon.statements.read import scan_statements
+
+        frame = scan_statements(path, allow_empty=options.allow_empty)
     else:
         from recon.readers.dbf import scan_dbf
 

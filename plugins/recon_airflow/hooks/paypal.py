@@ -26,6 +26,13 @@ Mapping of one ``transaction_info`` to ``Transaction``:
 - ``reference`` = ``invoice_id`` (what the merchant sent with the capture: our payment id), else
   ``custom_field`` (where MassPay and some integrations put it), else ``None``.
 
+``settlements(start, end)`` asks for the T0400 general withdrawals only
+(``transaction_type=T0400``; optionally ``transaction_status``) and yields each as a
+``Payout``: amount = minus ``transaction_amount`` (PayPal debits the withdrawal), status ``S``
+paid, ``P`` in transit, ``D`` failed, ``V`` canceled. What a sweep settled is the balance the
+transactions before it left: their ``net`` (fees T0006's ``fee_amount``, refunds T1107, fees
+T01nn) in ``transactions``.
+
 The client secret and the access token are never logged nor put in an error message.
 """
 
@@ -39,10 +46,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from recon_airflow.hooks.processor import (
+    CANCELED,
     FAILED,
+    IN_TRANSIT,
+    PAID,
     PENDING,
     REFUNDED,
     SUCCEEDED,
+    Payout,
     ProcessorAuthError,
     ProcessorDataError,
     ProcessorHook,
@@ -59,6 +70,15 @@ PAGE_SIZE: Final = 500
 # refetch a token this long before PayPal says it expires (clock skew, long pages)
 TOKEN_MARGIN: Final = 60.0
 STATUSES: Final = {"S": SUCCEEDED, "P": PENDING, "D": FAILED, "V": REFUNDED, "F": SUCCEEDED}
+WITHDRAWAL: Final = "T0400"  # general withdrawal from the PayPal account: the sweep to the bank
+# a withdrawal PayPal holds as pending is on its way to the bank; a reversed one was canceled
+PAYOUT_STATUSES: Final = {
+    "S": PAID,
+    "P": IN_TRANSIT,
+    "D": FAILED,
+    "V": CANCELED,
+    "F": PAID,
+}
 
 
 class PayPalDataError(ProcessorDataError):
@@ -123,6 +143,26 @@ def to_transaction(detail: Mapping[str, Any]) -> Transaction:
     )
 
 
+def to_payout(detail: Mapping[str, Any]) -> Payout:
+    """A T0400 withdrawal as a ``Payout``: its amount (negative at PayPal) as a positive one."""
+    transaction = to_transaction(detail)
+    info = detail.get("transaction_info") or {}
+    code = info.get("transaction_event_code")
+    if code != WITHDRAWAL:
+        raise PayPalDataError(
+            f"PayPal transaction {transaction['transaction_id']}: event code {code!r} is not "
+            f"{WITHDRAWAL} (general withdrawal)"
+        )
+    return Payout(
+        processor="paypal",
+        payout_id=transaction["transaction_id"],
+        amount=-transaction["gross"],
+        currency=transaction["currency"],
+        status=PAYOUT_STATUSES[str(info.get("transaction_status"))],
+        created_at=transaction["created_at"],
+    )
+
+
 class PayPalHook(ProcessorHook):
     """PayPal's transactions of a window, normalised; see the module docstring for the rules."""
 
@@ -137,6 +177,26 @@ class PayPalHook(ProcessorHook):
 
     def transactions(self, start: dt.datetime, end: dt.datetime) -> Iterator[Transaction]:
         """Every transaction initiated in ``[start, end)``, window by window, page by page."""
+        for detail in self._details(start, end, {}):
+            yield to_transaction(detail)
+
+    def settlements(
+        self, start: dt.datetime, end: dt.datetime, *, status: str | None = None
+    ) -> Iterator[Payout]:
+        """Every T0400 general withdrawal (the sweep of the balance to the bank) initiated in
+        ``[start, end)`` as a ``Payout``; ``status`` (``S``, ``P``, ``D``, ``V``) asks PayPal
+        for those only."""
+        filters = {"transaction_type": WITHDRAWAL}
+        if status is not None:
+            filters["transaction_status"] = status
+        for detail in self._details(start, end, filters):
+            yield to_payout(detail)
+
+    def _details(
+        self, start: dt.datetime, end: dt.datetime, filters: Mapping[str, str]
+    ) -> Iterator[Mapping[str, Any]]:
+        """The ``transaction_details`` of ``[start, end)`` PayPal keeps with ``filters``, each
+        once: what falls outside its window (PayPal's inclusive end) is the next window's."""
         for window_start, window_end in split_window(start, end):
             page, total_pages = 1, 1
             while page <= total_pages:
@@ -144,6 +204,7 @@ class PayPalHook(ProcessorHook):
                     {
                         "start_date": _iso(window_start),
                         "end_date": _iso(window_end),
+                        **filters,
                         "page": page,
                         "page_size": PAGE_SIZE,
                     }
@@ -159,9 +220,12 @@ class PayPalHook(ProcessorHook):
                     )
                 log.debug("paypal: page %d of %d", page, total_pages)
                 for detail in body.get("transaction_details") or []:
-                    transaction = to_transaction(detail)
-                    if window_start <= transaction["created_at"] < window_end:
-                        yield transaction
+                    info = detail.get("transaction_info") or {}
+                    moment = _initiated(
+                        info.get("transaction_id"), info.get("transaction_initiation_date")
+                    )
+                    if window_start <= moment < window_end:
+                        yield detail
                 page += 1
 
     def _get_transactions(self, params: Mapping[str, Any]) -> Any:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, TypedDict
 
@@ -51,6 +52,51 @@ class Transaction(TypedDict):
     status: str  # one of STATUSES
     created_at: dt.datetime  # UTC
     reference: str | None  # what the ledger books it under (our payment id)
+
+
+# Normalised payout statuses (each hook maps its processor's words onto these).
+PAID: Final = "paid"
+IN_TRANSIT: Final = "in_transit"
+PAYOUT_STATUSES: Final = (PAID, IN_TRANSIT, PENDING, FAILED, CANCELED)
+
+
+@dataclass(frozen=True)
+class Payout:
+    """One transfer from a processor balance to the bank, normalised.
+
+    :ivar amount: major units, exact; positive: what leaves the processor for the bank.
+    :ivar status: one of ``PAYOUT_STATUSES``.
+    :ivar arrival_date: when the bank should see it (None where the processor does not say).
+    """
+
+    processor: str
+    payout_id: str
+    amount: Decimal
+    currency: str
+    status: str
+    created_at: dt.datetime  # UTC
+    arrival_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class PayoutEntry:
+    """One movement a payout settles (a charge, a refund, a fee), signed, exact major units.
+
+    :ivar type: the processor's own word (Stripe ``charge``/``refund``/``stripe_fee``/``payout``,
+        Square ``CHARGE``/``REFUND``/``FEE``...).
+    :ivar reference: the payment it belongs to, where the processor names one.
+    """
+
+    processor: str
+    payout_id: str
+    entry_id: str
+    type: str
+    gross: Decimal
+    fee: Decimal
+    net: Decimal  # gross - fee
+    currency: str
+    effective_at: dt.datetime  # UTC
+    reference: str | None = None
 
 
 class ProcessorError(HttpApiError):

@@ -16,6 +16,12 @@ Mapping (Square ``Payment`` -> ``Transaction``):
   canceled; a COMPLETED payment whose ``refunded_money`` covers its whole gross -> refunded (a
   partial refund leaves it succeeded: the payment itself settled);
 - created_at in UTC; reference is ``reference_id`` (our payment id), None when absent.
+
+``payouts(start, end)`` (ListPayouts, ``begin_time``/``end_time`` on the payout's creation,
+optional ``location_id``) and ``payout_entries(payout_id)`` (ListPayoutEntries) page the same
+way into ``Payout`` (SENT: in transit, PAID: paid, FAILED: failed) and ``PayoutEntry`` (the
+entry's ``type`` as Square says it, CHARGE, REFUND, FEE...; gross, fee and net signed as Square
+signs them, net = gross - fee checked; reference: the entry's payment id).
 """
 
 from __future__ import annotations
@@ -24,13 +30,18 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
+from urllib.parse import quote
 
 from recon_airflow.hooks.processor import (
     CANCELED,
     FAILED,
+    IN_TRANSIT,
+    PAID,
     PENDING,
     REFUNDED,
     SUCCEEDED,
+    Payout,
+    PayoutEntry,
     ProcessorAuthError,
     ProcessorDataError,
     ProcessorError,
@@ -43,6 +54,7 @@ from recon_airflow.hooks.processor import (
 log = logging.getLogger(__name__)
 
 LIST_PAYMENTS: Final = "/v2/payments"
+LIST_PAYOUTS: Final = "/v2/payouts"
 PAGE_SIZE: Final = 100  # Square's maximum (and default) for ListPayments
 SQUARE_VERSION: Final = "2022-12-14"
 
@@ -87,30 +99,49 @@ class SquareHook(ProcessorHook):
 
     def payments(self, start: dt.datetime, end: dt.datetime) -> Iterator[dict[str, Any]]:
         """Square ``Payment`` objects created in ``[start, end)``, oldest first, page by page."""
+        params = {"begin_time": _rfc3339(start), "end_time": _rfc3339(end), "sort_order": "ASC"}
+        yield from self._paged(LIST_PAYMENTS, params, "payments")
+
+    def payouts(
+        self, start: dt.datetime, end: dt.datetime, *, location_id: str | None = None
+    ) -> Iterator[Payout]:
+        """Payouts created in ``[start, end)`` (of ``location_id``, else the main location),
+        oldest first, page by page (``GET /v2/payouts``)."""
+        params = {"begin_time": _rfc3339(start), "end_time": _rfc3339(end), "sort_order": "ASC"}
+        if location_id:
+            params["location_id"] = location_id
+        for record in self._paged(LIST_PAYOUTS, params, "payouts"):
+            yield to_payout(record, conn_id=self.conn_id)
+
+    def payout_entries(self, payout_id: str) -> Iterator[PayoutEntry]:
+        """Every entry of ``payout_id``, oldest first (``GET /v2/payouts/{id}/payout-entries``)."""
+        if not payout_id:
+            raise ValueError("no payout id")
+        path = f"{LIST_PAYOUTS}/{quote(payout_id, safe='')}/payout-entries"
+        for record in self._paged(path, {"sort_order": "ASC"}, "payout_entries"):
+            yield to_payout_entry(record, conn_id=self.conn_id)
+
+    def _paged(self, path: str, params: Mapping[str, Any], key: str) -> Iterator[dict[str, Any]]:
+        """Every object under ``key`` of a Square list, 100 a page, following ``cursor``."""
         headers = self._headers()
-        params = {
-            "begin_time": _rfc3339(start),
-            "end_time": _rfc3339(end),
-            "sort_order": "ASC",
-            "limit": PAGE_SIZE,
-        }
+        params = {**params, "limit": PAGE_SIZE}
         cursor: str | None = None
         pages = count = 0
         while True:
             query = dict(params, cursor=cursor) if cursor else params
-            body = self.get_json(LIST_PAYMENTS, params=query, headers=headers)
+            body = self.get_json(path, params=query, headers=headers)
             pages += 1
-            batch = body.get("payments", []) if isinstance(body, dict) else None
+            batch = body.get(key, []) if isinstance(body, dict) else None
             if not isinstance(batch, list):
                 raise ProcessorRefusedError(
-                    self.conn_id, 200, f"page {pages} is not a payments list"
+                    self.conn_id, 200, f"page {pages} of {path} is not a {key} list"
                 )
-            log.debug("square: page %d, %d payments", pages, len(batch))
+            log.debug("square: %s page %d, %d %s", path, pages, len(batch), key)
             count += len(batch)
             yield from batch
             following = body.get("cursor")
             if not following:
-                log.info("square: %d payments in %d pages", count, pages)
+                log.info("square: %d %s in %d pages", count, key, pages)
                 return
             if following == cursor:
                 raise ProcessorRefusedError(self.conn_id, 200, f"page {pages} repeats its cursor")
@@ -174,6 +205,100 @@ def to_transaction(payment: Mapping[str, Any], *, conn_id: str = "") -> Transact
     )
 
 
+PAYOUT_STATUS: Final[Mapping[str, str]] = {"SENT": IN_TRANSIT, "PAID": PAID, "FAILED": FAILED}
+
+
+def _money(
+    record: Mapping[str, Any], field: str, bad: Callable[[str], ProcessorError]
+) -> tuple[int, str]:
+    """A payout Money field as (minor units, currency); ``currency`` as Square's Money names
+    it, or ``currency_code`` as some of its payout examples write it."""
+    money = record.get(field)
+    if not isinstance(money, Mapping):
+        raise bad(f"no {field}")
+    currency = str(money.get("currency") or money.get("currency_code") or "").upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise bad(f"{field} currency {currency!r} is not an ISO 4217 code")
+    amount = money.get("amount")
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise bad(f"{field} amount {amount!r} is not an integer of minor units")
+    return amount, currency
+
+
+def _utc(
+    record: Mapping[str, Any], field: str, bad: Callable[[str], ProcessorError]
+) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(str(record.get(field)))
+    except ValueError:
+        raise bad(f"{field} {record.get(field)!r} is not RFC 3339") from None
+    if moment.tzinfo is None:
+        raise bad(f"{field} {record.get(field)!r} has no UTC offset")
+    return moment.astimezone(dt.UTC)
+
+
+def _identified(
+    record: Mapping[str, Any], noun: str, conn_id: str
+) -> tuple[str, Callable[[str], ProcessorError]]:
+    """The record's id, and how to say what is wrong with it (raised at once without an id)."""
+    record_id = str(record.get("id") or "")
+
+    def bad(problem: str) -> ProcessorError:
+        return SquareDataError(conn_id, 200, f"{noun} {record_id or '?'}: {problem}")
+
+    if not record_id:
+        raise bad("no id")
+    return record_id, bad
+
+
+def to_payout(record: Mapping[str, Any], *, conn_id: str = "") -> Payout:
+    """One Square ``Payout`` as a ``Payout`` (SENT is in transit, PAID paid, FAILED failed)."""
+    payout_id, bad = _identified(record, "payout", conn_id)
+    amount, currency = _money(record, "amount_money", bad)
+    status = PAYOUT_STATUS.get(str(record.get("status")))
+    if status is None:
+        raise bad(f"unknown status {record.get('status')!r} (expected {', '.join(PAYOUT_STATUS)})")
+    arrival = record.get("arrival_date")
+    try:
+        arrival_date = dt.date.fromisoformat(arrival) if arrival else None
+    except (TypeError, ValueError):
+        raise bad(f"arrival_date {arrival!r} is not YYYY-MM-DD") from None
+    return Payout(
+        processor="square",
+        payout_id=payout_id,
+        amount=minor_to_major(amount, currency),
+        currency=currency,
+        status=status,
+        created_at=_utc(record, "created_at", bad),
+        arrival_date=arrival_date,
+    )
+
+
+def to_payout_entry(record: Mapping[str, Any], *, conn_id: str = "") -> PayoutEntry:
+    """One Square ``PayoutEntry`` (signed; net must be gross - fee, as Square computes it)."""
+    entry_id, bad = _identified(record, "payout entry", conn_id)
+    gross, currency = _money(record, "gross_amount_money", bad)
+    fee, fee_currency = _money(record, "fee_amount_money", bad)
+    net, net_currency = _money(record, "net_amount_money", bad)
+    if {fee_currency, net_currency} != {currency}:
+        raise bad(f"money in {currency}, {fee_currency} and {net_currency}")
+    if net != gross - fee:
+        raise bad(f"net {net} is not gross {gross} - fee {fee}")
+    details = record.get("type_charge_details") or record.get("type_refund_details") or {}
+    return PayoutEntry(
+        processor="square",
+        payout_id=str(record.get("payout_id") or ""),
+        entry_id=entry_id,
+        type=str(record.get("type") or ""),
+        gross=minor_to_major(gross, currency),
+        fee=minor_to_major(fee, currency),
+        net=minor_to_major(net, currency),
+        currency=currency,
+        effective_at=_utc(record, "effective_at", bad),
+        reference=details.get("payment_id") if isinstance(details, Mapping) else None,
+    )
+
+
 def _minor(
     money: Mapping[str, Any], currency: str, bad: Callable[[str], ProcessorError], field: str
 ) -> int:
@@ -193,4 +318,13 @@ def _rfc3339(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-__all__ = ["PAGE_SIZE", "SQUARE_VERSION", "STATUS", "SquareHook", "to_transaction"]
+__all__ = [
+    "PAGE_SIZE",
+    "PAYOUT_STATUS",
+    "SQUARE_VERSION",
+    "STATUS",
+    "SquareHook",
+    "to_payout",
+    "to_payout_entry",
+    "to_transaction",
+]
