@@ -103,7 +103,11 @@ def summary_figures(
             add("Passes", f"{name}: suggested", item.get("suggested"), "count")
             add("Passes", f"{name}: auto-match rate", item.get("auto_match_rate"), "percent")
     if grouping.classified:
-        shown = [*grouping.values[:1], *grouping.charted(counts)] if not grouping.every_row else grouping.charted(counts)
+        shown = (
+            [*grouping.values[:1], *grouping.charted(counts)]
+            if not grouping.every_row
+            else grouping.charted(counts)
+        )
         for value in shown:
             add("Break types", grouping.label(value), counts.get(value, 0), "count")
         add("Break types", "Breaks by type", (get("classification") or {}).get("breaks"), "count")
