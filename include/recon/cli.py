@@ -29,14 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     compare = commands.add_parser("compare", help="reconcile two files under a spec")
     compare.add_argument("--spec", required=True, type=Path, help="recon spec (YAML)")
-    compare.add_argument("--left", required=True, type=Path, help="CSV, Parquet, XLSX or DBF")
-    compare.add_argument("--right", required=True, type=Path, help="CSV, Parquet, XLSX or DBF")
+    compare.add_argument(
+        "--left", required=True, type=Path, help="CSV, Parquet, XLSX, DBF or a bank statement"
+    )
+    compare.add_argument(
+        "--right", required=True, type=Path, help="CSV, Parquet, XLSX, DBF or a bank statement"
+    )
     compare.add_argument("--out", required=True, type=Path, help="output folder")
     compare.add_argument(
         "--reports",
         default=None,
-        help="comma-separated report formats (html,csv,xlsx,json) or `none` [default: all; "
-        "none for a spec of passes]",
+        help="comma-separated report formats (html,csv,xlsx,json) or `none` [default: all]",
     )
     for side in ("", "left-", "right-"):
         which = f" of the {side[:-1]} file" if side else " of both files"
@@ -151,12 +154,9 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _compare_passes(args: argparse.Namespace, spec: Any) -> int:
     from recon.passes.output import MATCHES_FILE, compare_pass_files
+    from recon.reports import REPORT_FILES, REPORT_FORMATS
 
-    if args.reports is not None and args.reports.strip().lower() != "none":
-        raise ReconError(
-            f"{args.spec}: reports are not written for a spec of passes yet: run it with "
-            "--reports none (results.parquet, matches.parquet and summary.json are written)"
-        )
+    reports = _report_formats(args.reports or ",".join(REPORT_CHOICES), REPORT_FORMATS)
     result = compare_pass_files(
         spec,
         args.left,
@@ -164,6 +164,7 @@ def _compare_passes(args: argparse.Namespace, spec: Any) -> int:
         args.out,
         left_options=_options(args, "left"),
         right_options=_options(args, "right"),
+        reports=reports,
     )
     if args.quiet:
         print(args.out)
@@ -172,6 +173,8 @@ def _compare_passes(args: argparse.Namespace, spec: Any) -> int:
     print(f"\nresults: {args.out / 'results.parquet'}")
     print(f"matches: {args.out / MATCHES_FILE}")
     print(f"summary: {args.out / 'summary.json'}")
+    for fmt in reports:
+        print(f"{fmt + ':':9}{args.out / REPORT_FILES[fmt]}")
     return EXIT_OK
 
 

@@ -197,7 +197,11 @@ def test_cli_end_to_end_on_csv(tmp_path: Path) -> None:
             "--right", str(tmp_path / "bank.csv"), "--out", str(out)]  # fmt: skip
     assert main(args) == EXIT_OK
     assert sorted(p.name for p in out.iterdir()) == [
+        "breaks.csv",
         "matches.parquet",
+        "report.html",
+        "report.json",
+        "report.xlsx",
         "results.parquet",
         "summary.json",
     ]
@@ -206,7 +210,7 @@ def test_cli_end_to_end_on_csv(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["inputs"]["left"]["format"] == "csv"
     assert pl.read_parquet(out / "matches.parquet").height == 4
-    assert main([*args, "--reports", "html"]) == EXIT_BAD_INPUT
+    assert main([*args, "--reports", "pdf"]) == EXIT_BAD_INPUT
     assert main(["validate", str(tmp_path / "spec.yaml")]) == EXIT_OK
 
 

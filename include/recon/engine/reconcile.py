@@ -187,11 +187,13 @@ def os_errors_named(out: Path) -> Iterator[None]:
         raise OSError(code, os.strerror(code), str(out)) from None
 
 
-def output_names(formats: Iterable[str]) -> list[str]:
-    """The names a run writes into its output folder (replaced together)."""
+def output_names(formats: Iterable[str] = ()) -> list[str]:
+    """The names a run owns in its output folder, replaced together: its results, its summary
+    and every report, written or not (a report this run did not write must not stay beside
+    its results as if it were theirs)."""
     from recon.reports import REPORT_FILES
 
-    return [RESULTS_FILE, SUMMARY_FILE, *(REPORT_FILES[f] for f in formats if f in REPORT_FILES)]
+    return [RESULTS_FILE, SUMMARY_FILE, *REPORT_FILES.values()]
 
 
 def compare_files(

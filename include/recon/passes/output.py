@@ -4,16 +4,17 @@ at all (the keyed engine's publish: ``recon.engine.publish``)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from recon.engine.publish import published
-from recon.engine.reconcile import check_out_dir, os_errors_named, write_summary
+from recon.engine.reconcile import check_out_dir, os_errors_named, output_names, write_summary
 from recon.errors import InputFileError
 from recon.files import file_digest
+from recon.passes.report import write_pass_reports
 from recon.passes.run import PassResult, run_passes
 from recon.readers.tables import (
     DEFAULT_READ,
@@ -22,11 +23,12 @@ from recon.readers.tables import (
     locate_csv_error,
     scan_table,
 )
+from recon.reports import load_writers
 from recon.result import RESULTS_FILE, SUMMARY_FILE
 from recon.spec.passes import PassSpec
 
 MATCHES_FILE = "matches.parquet"
-PASS_OUTPUTS = (RESULTS_FILE, MATCHES_FILE, SUMMARY_FILE)
+PASS_OUTPUTS = (RESULTS_FILE, MATCHES_FILE, SUMMARY_FILE)  # and every report file
 
 
 def reconcile_passes_to_dir(
@@ -37,15 +39,22 @@ def reconcile_passes_to_dir(
     *,
     sources: tuple[str, str] = ("left", "right"),
     inputs: Mapping[str, Mapping[str, Any]] | None = None,
+    reports: Iterable[str] = (),
 ) -> PassResult:
     """Run the passes, then publish ``results.parquet`` (one row per input row),
-    ``matches.parquet`` and ``summary.json`` into ``out_dir`` in one step."""
+    ``matches.parquet``, ``summary.json`` and the ``reports`` into ``out_dir`` in one step."""
     out = check_out_dir(out_dir).absolute()
+    formats = list(reports)
+    if formats:
+        load_writers(formats)
     result = run_passes(left, right, spec, sources=sources, inputs=inputs)
-    with os_errors_named(out), published(out, PASS_OUTPUTS) as staging:
+    outputs = [*PASS_OUTPUTS, *output_names()]
+    with os_errors_named(out), published(out, outputs) as staging:
         result.rows.write_parquet(staging / RESULTS_FILE)
         result.matches.write_parquet(staging / MATCHES_FILE)
         write_summary(staging, result.summary)
+        if formats:
+            write_pass_reports(result.rows, result.matches, result.summary, staging, formats)
     return result
 
 
@@ -57,8 +66,10 @@ def compare_pass_files(
     *,
     left_options: ReadOptions = DEFAULT_READ,
     right_options: ReadOptions = DEFAULT_READ,
+    reports: Iterable[str] = (),
 ) -> PassResult:
-    """Read both files (CSV, Parquet, DBF, XLSX) and run the passes into ``out_dir``."""
+    """Read both files (CSV, Parquet, DBF, XLSX, statements) and run the passes into
+    ``out_dir``, with the ``reports`` (html, csv, xlsx, json)."""
     paths = {"left": Path(left), "right": Path(right)}
     options = {"left": left_options, "right": right_options}
     check_out_dir(out_dir)
@@ -75,6 +86,7 @@ def compare_pass_files(
             out_dir,
             sources=(str(paths["left"]), str(paths["right"])),
             inputs=inputs,
+            reports=reports,
         )
     except InputFileError as exc:
         for side, path in paths.items():  # polars' CSV errors name neither row nor byte

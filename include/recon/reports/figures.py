@@ -94,8 +94,20 @@ def summary_figures(
     add("Results", "Break rate", get("break_rate"), "percent")
     add("Results", "Match rate by count", get("match_rate"), "percent")
     add("Results", "Match rate by amount", get("match_rate_by_amount"), "percent")
+    add("Results", "Auto-match rate", get("auto_match_rate"), "percent")
+    for item in get("passes") or ():
+        if isinstance(item, Mapping):
+            name = f"{item.get('name')} ({item.get('kind')})"
+            add("Passes", f"{name}: matches", item.get("matches"), "count")
+            add("Passes", f"{name}: confirmed", item.get("confirmed"), "count")
+            add("Passes", f"{name}: suggested", item.get("suggested"), "count")
+            add("Passes", f"{name}: auto-match rate", item.get("auto_match_rate"), "percent")
     if grouping.classified:
-        shown = [grouping.matched, *grouping.charted(counts)]
+        shown = (
+            [*grouping.values[:1], *grouping.charted(counts)]
+            if not grouping.every_row
+            else grouping.charted(counts)
+        )
         for value in shown:
             add("Break types", grouping.label(value), counts.get(value, 0), "count")
         add("Break types", "Breaks by type", (get("classification") or {}).get("breaks"), "count")

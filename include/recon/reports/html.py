@@ -106,6 +106,7 @@ def html_context(
             _overview(top, charted, counts, amounts, currency) if grouping.classified else None
         ),
         "impact": _impact(summary),
+        "passes": _passes(summary, sides),
         "by_field": _by_field(summary, top, statuses.get(MISMATCHED, 0)),
         "columns": schema_lines(summary),
         "table": _break_table(top.rows, sides, grouping, keys, fields, currency),
@@ -254,6 +255,8 @@ def _cards(
     cards = []
     if summary.get("total_keys") is not None:
         cards.append(Card("total keys", count_text(summary["total_keys"])))
+    if summary.get("records") is not None:
+        cards.append(Card("input records", count_text(summary["records"])))
     cards += [
         Card(grouping.label(value), count_text(counts.get(value, 0)), f"status-{value}")
         for value in grouping.values
@@ -262,6 +265,8 @@ def _cards(
         cards.append(Card("match rate by count", percent_text(summary["match_rate"])))
     if summary.get("match_rate_by_amount") is not None:
         cards.append(Card("match rate by amount", percent_text(summary["match_rate_by_amount"])))
+    if summary.get("auto_match_rate") is not None:
+        cards.append(Card("auto-match rate", percent_text(summary["auto_match_rate"])))
     if summary.get("discrepancy_amount") is not None:
         rate = summary.get("discrepancy_rate")
         note = f"{percent_text(rate)} of volume" if rate is not None else ""
@@ -292,6 +297,45 @@ def _cards(
             )
         )
     return cards
+
+
+def _passes(summary: Mapping[str, Any], sides: Sides) -> dict[str, Any] | None:
+    """A passes run's figures per pass, in order: what each was given and what it decided."""
+    passes = summary.get("passes")
+    if not isinstance(passes, Sequence) or not passes:
+        return None
+
+    def per_side(figures: Any) -> str:
+        figures = figures if isinstance(figures, Mapping) else {}
+        return f"{count_text(figures.get('left', 0))} / {count_text(figures.get('right', 0))}"
+
+    headers = [
+        "pass",
+        "kind",
+        f"rows in ({sides.left} / {sides.right})",
+        "matches",
+        "confirmed",
+        "suggested",
+        f"ambiguous ({sides.left} / {sides.right})",
+        "not searched",
+        "auto-match rate",
+    ]
+    body = [
+        [
+            Cell(str(item.get("name", ""))),
+            Cell(str(item.get("kind", ""))),
+            Cell(per_side(item.get("rows_in")), "num"),
+            Cell(count_text(item.get("matches")), "num"),
+            Cell(count_text(item.get("confirmed")), "num"),
+            Cell(count_text(item.get("suggested")), "num"),
+            Cell(per_side(item.get("ambiguous")), "num"),
+            Cell(per_side(item.get("not_searched")), "num"),
+            Cell(percent_text(item.get("auto_match_rate")), "num"),
+        ]
+        for item in passes
+        if isinstance(item, Mapping)
+    ]
+    return {"headers": headers, "body": body}
 
 
 def _conservation_note(conservation: Mapping[str, Any], sides: Sides) -> str:

@@ -103,6 +103,7 @@ class Grouping:
     order: tuple[str, ...] = BREAK_STATUSES
     labels: Mapping[str, str] = field(default_factory=dict)
     classified: bool = False
+    every_row: bool = False  # every row is listed under its group, none counts as matched
 
     @classmethod
     def from_summary(cls, summary: Mapping[str, Any]) -> Grouping:
@@ -111,7 +112,9 @@ class Grouping:
         if not isinstance(classification, Mapping) or not classification:
             sides = Sides.from_summary(summary)
             return cls(labels={s: sides.status_label(s) for s in (LEFT_ONLY, RIGHT_ONLY)})
-        matched = str(classification.get("matched") or MATCHED)
+        every_row = bool(classification.get("every_row"))
+        # a value no row holds when every row is listed (a passes run lists its matches too)
+        matched = "" if every_row else str(classification.get("matched") or MATCHED)
         order = [str(value) for value in classification.get("order") or ()]
         labels = classification.get("labels")
         return cls(
@@ -124,12 +127,14 @@ class Grouping:
                 if label is not None and str(label).strip()
             },
             classified=True,
+            every_row=every_row,
         )
 
     @property
     def values(self) -> tuple[str, ...]:
-        """Every expected value: ``matched`` first, then the break groups in order."""
-        return (self.matched, *self.order)
+        """Every expected value: ``matched`` first (unless every row is listed), then the
+        break groups in order."""
+        return self.order if self.every_row else (self.matched, *self.order)
 
     def label(self, value: str | None) -> str:
         if value is None:
