@@ -222,7 +222,7 @@ def _named(outcome: PassOutcome, match_pass: MatchPass) -> pl.DataFrame:
     )
     if named["match_id"].n_unique() != named.height:
         raise ReconError(f"pass `{match_pass.name}` made the same match twice (a runner bug)")
-    return named.sort("match_id")
+    return named  # sorted with every pass's matches at the end
 
 
 def _with_amounts(matches: pl.DataFrame, prepared: PreparedSides, spec: PassSpec) -> pl.DataFrame:
@@ -235,19 +235,32 @@ def _with_amounts(matches: pl.DataFrame, prepared: PreparedSides, spec: PassSpec
             pl.lit(None, pl.Float64).alias("right_amount"),
             pl.lit(None, pl.Float64).alias("difference"),
         ).pipe(_match_columns)
+    indexed = matches.lazy().with_row_index("__i")
+    sums = []
     for side in SIDES:
-        values = frames[side].select(pl.col(ID).alias("__member"), pl.col(field).alias("__v"))
-        sums = (
-            matches.select("match_id", pl.col(f"{side}_ids").alias("__member"))
+        # validate=m:1 would hash the ids twice more; ids are unique per side (prepare checks)
+        values = (
+            frames[side].lazy().select(pl.col(ID).alias("__member"), pl.col(field).alias("__v"))
+        )
+        sums.append(
+            indexed.select("__i", pl.col(f"{side}_ids").alias("__member"))
             .explode("__member")
-            .join(values, on="__member", how="inner", validate="m:1")
-            .group_by("match_id")
+            .join(values, on="__member", how="inner")
+            .group_by("__i")
             .agg(pl.col("__v").sum().alias(f"{side}_amount"))
         )
-        matches = matches.join(sums, on="match_id", how="left", validate="1:1")
-    return matches.with_columns(
-        (pl.col("left_amount") - pl.col("right_amount")).alias("difference")
-    ).pipe(_match_columns)
+    figures = (
+        indexed.select("__i")
+        .join(sums[0], on="__i", how="left")
+        .join(sums[1], on="__i", how="left")
+        .sort("__i")
+        .collect()
+    )
+    return (
+        matches.with_columns(figures["left_amount"], figures["right_amount"])
+        .with_columns((pl.col("left_amount") - pl.col("right_amount")).alias("difference"))
+        .pipe(_match_columns)
+    )
 
 
 def _match_columns(matches: pl.DataFrame) -> pl.DataFrame:
